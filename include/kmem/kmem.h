@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * kmem: the Linux kernel's memory allocators in user space. Including this
+ * header gives the whole API: the kernel's names from <kmem/gfp.h> and
+ * <kmem/mm.h>, and kmem's own set-up and inspection calls below.
+ */
+#ifndef KMEM_KMEM_H
+#define KMEM_KMEM_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include <kmem/gfp.h>
+#include <kmem/mm.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define MAX_NUMNODES 64
+
+/* Zero fields take the defaults (and the environment, see README). */
+struct kmem_config {
+	size_t mem_size; /* bytes of "physical memory", all nodes; default: the machine's RAM */
+	unsigned int nr_nodes; /* NUMA nodes, each with an equal share; default 1 */
+	size_t dma_size; /* bytes of ZONE_DMA at the start of node 0; default 16 MiB */
+	void *mem; /* caller-supplied memory (embedded use): no mmap at all; mem_size bytes */
+	unsigned long min_free_kbytes; /* reserve below which GFP_KERNEL fails; default: kernel formula */
+	unsigned int reporting_delay_ms; /* free memory goes back to the OS after this; default 2000 */
+	int no_reporting; /* keep free memory resident (never madvise) */
+	unsigned int nr_cpus; /* threads with per-CPU caches at once; default 4096 (64 with mem) */
+};
+
+/* Initialise with @cfg (NULL: defaults). 0, or -EINVAL/-ENOMEM/-EBUSY with a message. */
+int kmem_init(const struct kmem_config *cfg);
+/* Give everything back to the OS and report what leaked. kmem may be initialised again. */
+void kmem_exit(void);
+
+/* Render a /proc file ("buddyinfo", "zoneinfo", ...): snprintf semantics, -ENOENT if unknown. */
+ssize_t kmem_proc_read(const char *name, char *buf, size_t size);
+/* Write to a /proc file where the kernel allows it. 0 or -errno. */
+int kmem_proc_write(const char *name, const char *text);
+
+/* Every message kmem prints goes through one hook; NULL restores stderr. Returns the old hook. */
+enum { KMEM_LOGLEVEL_ERR = 0, KMEM_LOGLEVEL_WARNING = 1, KMEM_LOGLEVEL_INFO = 2 };
+typedef void (*kmem_printk_fn)(int level, const char *msg);
+kmem_printk_fn kmem_set_printk(kmem_printk_fn fn);
+/* Bugs kmem has caught and reported (bad frees, corruption) since the process started. */
+unsigned long kmem_error_count(void);
+
+/*
+ * Reclaim hooks for __GFP_DIRECT_RECLAIM callers (the kernel's shrinkers):
+ * called when an allocation would fail; return the number of pages freed.
+ */
+struct kmem_shrinker {
+	unsigned long (*scan)(struct kmem_shrinker *s, gfp_t gfp, unsigned long nr_to_scan);
+	void *private_data;
+	struct kmem_shrinker *next; /* kmem's */
+};
+int kmem_register_shrinker(struct kmem_shrinker *s);
+void kmem_unregister_shrinker(struct kmem_shrinker *s);
+
+/* Give free memory back to the OS now (what the reporter does after its delay). Returns bytes. */
+size_t kmem_release_free_memory(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* KMEM_KMEM_H */

@@ -1,0 +1,170 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Free page reporting (mm/page_reporting.c): giving free memory back to the OS.
+ *
+ * In the kernel a balloon driver tells the hypervisor which free blocks it may
+ * take back; here the "hypervisor" is the OS and the report is
+ * madvise(MADV_DONTNEED). A block of pageblock order or more that stays free
+ * is taken off its free list, discarded outside the zone lock, and put back
+ * with PG_reported, at the tail of its list so resident blocks are used first.
+ * Its memory reads as zero afterwards, so __GFP_ZERO costs nothing on it.
+ *
+ * Lazily, with hysteresis: re-faulting a discarded page costs about 14 us on
+ * this kind of machine, so only blocks free for at least reporting_delay (2 s)
+ * are reported, by the background thread (vmscan.c), unless the unreported
+ * free memory in such blocks passes report_high, in which case it is brought
+ * down to report_low at once, oldest first.
+ */
+#include "internal.h"
+#include "platform/os.h"
+
+#define REPORTING_BATCH 16
+
+struct reported_block {
+	struct page *page;
+	unsigned int order;
+	int migratetype;
+};
+
+static atomic_bool reporting_kick;
+
+void page_reporting_init_zone(struct zone *zone)
+{
+	zone->report_high = max((16UL << 20) >> PAGE_SHIFT, zone->managed_pages / 32);
+	zone->report_low = zone->report_high / 2;
+}
+
+unsigned long zone_reported_pages(const struct zone *zone)
+{
+	unsigned long pages = 0;
+
+	for (unsigned int o = 0; o < NR_PAGE_ORDERS; o++)
+		pages += zone->free_area[o].nr_reported << o;
+	return pages;
+}
+
+/* Free pages in blocks the reporter would take that are still resident. zone->lock held. */
+static unsigned long unreported_pages(const struct zone *zone)
+{
+	unsigned long pages = 0;
+
+	for (unsigned int o = pageblock_order; o < NR_PAGE_ORDERS; o++)
+		pages += (zone->free_area[o].nr_free - zone->free_area[o].nr_reported) << o;
+	return pages;
+}
+
+/* A block of pageblock order or more became free. zone->lock held: only flags here. */
+void page_reporting_notify_free(struct zone *zone, unsigned int order)
+{
+	if (!kmem_memory.reporting)
+		return;
+	atomic_store_explicit(&zone->report_pending, true, memory_order_relaxed);
+	if (unreported_pages(zone) > zone->report_high ||
+	    !atomic_load_explicit(&reporting_kick, memory_order_relaxed))
+		atomic_store_explicit(&reporting_kick, true, memory_order_relaxed);
+}
+
+/* Called with no lock held and outside any per-CPU section: wake the reporter if needed. */
+void page_reporting_kick(void)
+{
+	if (atomic_exchange_explicit(&reporting_kick, false, memory_order_relaxed))
+		wakeup_kswapd(NULL);
+}
+
+/* Take up to REPORTING_BATCH blocks to report off the lists. zone->lock held. */
+static int isolate_blocks(struct zone *zone, struct reported_block *batch, bool force)
+{
+	unsigned long now_ms = os_now_ns() >> 20;
+	unsigned long delay_ms = kmem_memory.reporting_delay_ns >> 20;
+	unsigned long unreported = unreported_pages(zone);
+	bool pressure = unreported > zone->report_high;
+	int n = 0;
+
+	for (int o = MAX_PAGE_ORDER; o >= pageblock_order && n < REPORTING_BATCH; o--) {
+		for (int mt = 0; mt < MIGRATE_TYPES && n < REPORTING_BATCH; mt++) {
+			struct list_head *list = &zone->free_area[o].free_list[mt];
+			struct page *page, *next;
+
+			/* Oldest first: free blocks are added at the head. */
+			for (page = lru_to_page(list->prev), next = lru_to_page(page->lru.prev);
+			     page_lru(page) != list;
+			     page = next, next = lru_to_page(next->lru.prev)) {
+				if (PageReported(page))
+					continue;
+				bool aged = now_ms - page->index >= delay_ms;
+
+				if (!force && !aged && !(pressure && unreported > zone->report_low))
+					continue;
+				del_page_from_free_list(page, zone, o);
+				atomic_fetch_sub_explicit(&zone->free_pages, 1L << o,
+							  memory_order_relaxed);
+				unreported -= 1UL << o;
+				batch[n++] = (struct reported_block){ page, (unsigned int)o, mt };
+				if (n == REPORTING_BATCH)
+					break;
+			}
+		}
+	}
+	return n;
+}
+
+static unsigned long report_zone(struct zone *zone, bool force)
+{
+	struct reported_block batch[REPORTING_BATCH];
+	unsigned long reported = 0;
+	int n;
+
+	do {
+		spin_lock(&zone->lock);
+		n = isolate_blocks(zone, batch, force);
+		spin_unlock(&zone->lock);
+		for (int i = 0; i < n; i++)
+			os_discard(__page_address(batch[i].page), PAGE_SIZE << batch[i].order);
+		spin_lock(&zone->lock);
+		for (int i = 0; i < n; i++) {
+			struct page *page = batch[i].page;
+
+			__free_one_page(page, __page_to_pfn(page), zone, batch[i].order,
+					batch[i].migratetype, true);
+			reported += 1UL << batch[i].order;
+		}
+		if (!n)
+			atomic_store(&zone->report_pending, unreported_pages(zone) != 0);
+		spin_unlock(&zone->lock);
+	} while (n == REPORTING_BATCH);
+	return reported;
+}
+
+/* Report what is due in every zone (everything when @force). Returns pages reported. */
+unsigned long page_reporting_process(bool force)
+{
+	unsigned long reported = 0;
+	struct zone *zone;
+
+	if (!kmem_memory.reporting || !atomic_load(&kmem_initialised))
+		return 0;
+	for_each_populated_zone(zone)
+		if (force || atomic_load(&zone->report_pending))
+			reported += report_zone(zone, force);
+	if (reported)
+		count_vm_events(PGREPORTED, reported);
+	return reported;
+}
+
+bool page_reporting_pending(void)
+{
+	struct zone *zone;
+
+	for_each_populated_zone(zone)
+		if (atomic_load(&zone->report_pending))
+			return true;
+	return false;
+}
+
+__export size_t kmem_release_free_memory(void)
+{
+	if (!atomic_load(&kmem_initialised))
+		return 0;
+	drain_all_pages(NULL);
+	return page_reporting_process(true) << PAGE_SHIFT;
+}

@@ -1,0 +1,139 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Reclaim (mm/vmscan.c): the shrinkers that __GFP_DIRECT_RECLAIM callers run
+ * when memory is short, and kswapd, the background thread that keeps zones
+ * above their high watermark and hands long-free memory back to the OS
+ * (page_reporting.c).
+ *
+ * kswapd starts on first need, never from under a lock or inside a per-CPU
+ * section (starting a thread may allocate), takes no signals, and never
+ * keeps the process alive: it is detached, and exit() ends it.
+ */
+#include "internal.h"
+#include "platform/os.h"
+
+#define SHRINK_BATCH 128
+#define KSWAPD_IDLE_NS (60ULL * 1000000000ULL)
+
+static DEFINE_SPINLOCK(shrinker_lock);
+static struct kmem_shrinker *shrinker_list;
+static __thread bool in_reclaim; /* PF_MEMALLOC: reclaim does not recurse into reclaim */
+
+static struct os_event kswapd_wait;
+static atomic_bool kswapd_started, kswapd_should_stop;
+static atomic_int kswapd_running;
+
+__export int kmem_register_shrinker(struct kmem_shrinker *s)
+{
+	if (!s || !s->scan) {
+		pr_err("kmem_register_shrinker: a shrinker needs a scan function\n");
+		return -22; /* EINVAL */
+	}
+	spin_lock(&shrinker_lock);
+	s->next = shrinker_list;
+	shrinker_list = s;
+	spin_unlock(&shrinker_lock);
+	return 0;
+}
+
+__export void kmem_unregister_shrinker(struct kmem_shrinker *s)
+{
+	spin_lock(&shrinker_lock);
+	for (struct kmem_shrinker **p = &shrinker_list; *p; p = &(*p)->next) {
+		if (*p == s) {
+			*p = s->next;
+			break;
+		}
+	}
+	spin_unlock(&shrinker_lock);
+}
+
+/* Run every shrinker once; returns pages they freed. Shrinkers run one at a time. */
+unsigned long try_to_free_pages(gfp_t gfp, unsigned int order)
+{
+	unsigned long freed = 0;
+
+	if (in_reclaim)
+		return 0;
+	in_reclaim = true;
+	spin_lock(&shrinker_lock);
+	for (struct kmem_shrinker *s = shrinker_list; s; s = s->next)
+		freed += s->scan(s, gfp, SHRINK_BATCH << order);
+	spin_unlock(&shrinker_lock);
+	in_reclaim = false;
+	return freed;
+}
+
+static bool zone_below_high(struct zone *zone)
+{
+	return zone_page_state_free(zone) < wmark_pages(zone, WMARK_HIGH);
+}
+
+/* Reclaim until every zone is above its high watermark or the shrinkers give up. */
+static void balance_pgdat(void)
+{
+	struct zone *zone;
+
+	for_each_populated_zone(zone) {
+		if (!zone_below_high(zone))
+			continue;
+		count_vm_events(PAGEOUTRUN, 1);
+		while (zone_below_high(zone) && try_to_free_pages(GFP_KERNEL, 0))
+			;
+	}
+}
+
+static void *kswapd(void *arg)
+{
+	while (!atomic_load(&kswapd_should_stop)) {
+		unsigned int seen = atomic_load(&kswapd_wait.seq);
+
+		balance_pgdat();
+		page_reporting_process(false);
+		uint64_t timeout = page_reporting_pending() ? kmem_memory.reporting_delay_ns / 2
+							     : KSWAPD_IDLE_NS;
+
+		if (!atomic_load(&kswapd_should_stop))
+			os_event_wait(&kswapd_wait, seen, timeout);
+	}
+	atomic_store(&kswapd_running, 0);
+	return NULL;
+}
+
+/* Wake kswapd, starting it first if need be. No lock held, not in a per-CPU section. */
+void wakeup_kswapd(struct zone *zone)
+{
+	if (!atomic_load(&kmem_initialised))
+		return;
+	if (!atomic_load(&kswapd_started) && !atomic_exchange(&kswapd_started, true)) {
+		atomic_store(&kswapd_should_stop, false);
+		atomic_store(&kswapd_running, 1);
+		if (os_thread_start(kswapd, NULL)) {
+			atomic_store(&kswapd_running, 0);
+			pr_warn("cannot start the background reclaim thread: free memory stays "
+				"resident until kmem_release_free_memory()\n");
+			return;
+		}
+	}
+	os_event_wake(&kswapd_wait);
+}
+
+void kswapd_stop(void)
+{
+	if (!atomic_load(&kswapd_started))
+		return;
+	atomic_store(&kswapd_should_stop, true);
+	while (atomic_load(&kswapd_running)) {
+		os_event_wake(&kswapd_wait);
+		os_yield();
+	}
+	atomic_store(&kswapd_started, false);
+}
+
+void vmscan_fork_child(void)
+{
+	/* Threads do not survive fork: the child starts its own kswapd when it needs one. */
+	atomic_store(&kswapd_started, false);
+	atomic_store(&kswapd_running, 0);
+	spin_lock_init(&shrinker_lock);
+}

@@ -1,0 +1,204 @@
+// SPDX-License-Identifier: MIT
+/* Linux implementation of the platform interface (os.h). */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/futex.h>
+#include <linux/membarrier.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/sysinfo.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "os.h"
+
+void *os_reserve(size_t size, size_t align)
+{
+	size_t span = size + align;
+	char *raw = mmap(NULL, span, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+	if (raw == MAP_FAILED)
+		return NULL;
+	/* Trim the slack so the reservation starts on an @align boundary. */
+	char *start = (char *)ALIGN((uintptr_t)raw, align);
+	size_t head = start - raw, tail = span - head - size;
+
+	if (head)
+		munmap(raw, head);
+	if (tail)
+		munmap(start + size, tail);
+	return start;
+}
+
+void os_unreserve(void *addr, size_t size)
+{
+	munmap(addr, size);
+}
+
+int os_discard(void *addr, size_t size)
+{
+	return madvise(addr, size, MADV_DONTNEED) ? -errno : 0;
+}
+
+size_t os_ram_size(void)
+{
+	long pages = sysconf(_SC_PHYS_PAGES), psize = sysconf(_SC_PAGESIZE);
+
+	return pages > 0 && psize > 0 ? (size_t)pages * (size_t)psize : 0;
+}
+
+unsigned int os_nr_cpus(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	return n > 0 ? (unsigned int)n : 1;
+}
+
+uint64_t os_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+const char *os_comm(void)
+{
+	return program_invocation_short_name;
+}
+
+int os_gettid(void)
+{
+	return (int)syscall(SYS_gettid);
+}
+
+void os_yield(void)
+{
+	sched_yield();
+}
+
+void os_sleep_ns(uint64_t ns)
+{
+	struct timespec ts = { .tv_sec = ns / 1000000000ull, .tv_nsec = ns % 1000000000ull };
+
+	while (nanosleep(&ts, &ts) && errno == EINTR)
+		;
+}
+
+size_t os_rss(void)
+{
+	char buf[64];
+	int fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return 0;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	char *p = strchr(buf, ' ');
+
+	return p ? strtoul(p + 1, NULL, 10) * (size_t)sysconf(_SC_PAGESIZE) : 0;
+}
+
+void os_write_stderr(const char *buf, size_t len)
+{
+	while (len) {
+		ssize_t n = write(STDERR_FILENO, buf, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return;
+		buf += n;
+		len -= n;
+	}
+}
+
+void os_abort(void)
+{
+	abort();
+}
+
+const char *os_getenv(const char *name)
+{
+	return getenv(name);
+}
+
+int os_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(void))
+{
+	return pthread_atfork(prepare, parent, child);
+}
+
+static long sys_membarrier(int cmd)
+{
+	return syscall(__NR_membarrier, cmd, 0, 0);
+}
+
+bool os_membarrier_register(void)
+{
+	long cmds = sys_membarrier(MEMBARRIER_CMD_QUERY);
+
+	if (cmds < 0 || !(cmds & MEMBARRIER_CMD_PRIVATE_EXPEDITED))
+		return false;
+	return sys_membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED) == 0;
+}
+
+void os_membarrier(void)
+{
+	if (sys_membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED))
+		os_abort(); /* registered at start-up: failing now would break per-CPU locking */
+}
+
+int os_thread_start(void *(*fn)(void *), void *arg)
+{
+	pthread_t tid;
+	pthread_attr_t attr;
+	sigset_t all, old;
+	int err;
+
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	/* Helper threads take no signals meant for the program. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	err = pthread_create(&tid, &attr, fn, arg);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	pthread_attr_destroy(&attr);
+	return -err;
+}
+
+static pthread_key_t thread_key;
+
+int os_thread_key_create(void (*destructor)(void *))
+{
+	return -pthread_key_create(&thread_key, destructor);
+}
+
+void os_thread_key_set(void *value)
+{
+	pthread_setspecific(thread_key, value);
+}
+
+void os_event_wait(struct os_event *ev, unsigned int seen, uint64_t timeout_ns)
+{
+	struct timespec ts = { .tv_sec = timeout_ns / 1000000000ull,
+			       .tv_nsec = timeout_ns % 1000000000ull };
+
+	syscall(SYS_futex, &ev->seq, FUTEX_WAIT_PRIVATE, seen, &ts, NULL, 0);
+}
+
+void os_event_wake(struct os_event *ev)
+{
+	atomic_fetch_add_explicit(&ev->seq, 1, memory_order_release);
+	syscall(SYS_futex, &ev->seq, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+}

@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The one narrow interface to the operating system. Nothing above
+ * src/platform/ calls mmap, madvise, futex or clock_gettime directly, so an
+ * embedded port replaces these few functions and nothing else.
+ */
+#ifndef KMEM_PLATFORM_OS_H
+#define KMEM_PLATFORM_OS_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "compiler.h"
+
+/* Reserve @size bytes of address space aligned to @align; committed on first touch. */
+void *os_reserve(size_t size, size_t align);
+/* Give a reservation back. */
+void os_unreserve(void *addr, size_t size);
+/* Drop the contents of [addr, addr+size): the memory reads as zero afterwards. */
+int os_discard(void *addr, size_t size);
+/* Bytes of physical memory this machine has. */
+size_t os_ram_size(void);
+/* Number of processors online. */
+unsigned int os_nr_cpus(void);
+/* Monotonic time in nanoseconds. */
+uint64_t os_now_ns(void);
+/* The program's short name, for messages. */
+const char *os_comm(void);
+/* The calling thread's id. */
+int os_gettid(void);
+/* Give the processor to another runnable thread. */
+void os_yield(void);
+/* Sleep for @ns nanoseconds. */
+void os_sleep_ns(uint64_t ns);
+/* Resident set size of this process in bytes, or 0 when unknown. */
+size_t os_rss(void);
+/* Write @len bytes to standard error, retrying on short writes. */
+void os_write_stderr(const char *buf, size_t len);
+/* Abort the process after flushing what can be flushed. */
+__attribute__((noreturn)) void os_abort(void);
+/* Value of environment variable @name or NULL; safe before main. */
+const char *os_getenv(const char *name);
+/* Register fork handlers (prepare, parent, child). */
+int os_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(void));
+
+/*
+ * membarrier(PRIVATE_EXPEDITED): every running thread of this process executes
+ * a full memory barrier before it returns. Returns false when unsupported.
+ */
+bool os_membarrier_register(void);
+void os_membarrier(void);
+
+/* Threads: a detached helper thread, and a destructor run at each thread's exit. */
+int os_thread_start(void *(*fn)(void *), void *arg);
+int os_thread_key_create(void (*destructor)(void *));
+void os_thread_key_set(void *value);
+
+/* A sleeping wait for a timeout or a wake-up, for background threads. */
+struct os_event {
+	atomic_uint seq;
+};
+void os_event_wait(struct os_event *ev, unsigned int seen, uint64_t timeout_ns);
+void os_event_wake(struct os_event *ev);
+
+#endif /* KMEM_PLATFORM_OS_H */
