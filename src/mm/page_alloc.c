@@ -184,16 +184,16 @@ bool __free_one_page(struct page *page, unsigned long pfn, struct zone *zone, un
 		order++;
 	}
 	set_buddy_order(page, order);
-	if (reported) {
+	if (reported)
 		SetPageReported(page);
-	} else {
+	else
 		ClearPageReported(page);
-		page->index = os_now_ns() >> 20; /* ~ms: when it became free, for the reporter */
-	}
 	/* Reported blocks go to the tail: hot, resident blocks are handed out first. */
 	__add_to_free_list(page, zone, order, migratetype, reported);
-	if (!reported && order >= pageblock_order)
+	if (!reported && order >= pageblock_order) {
+		page->index = os_now_ns() >> 20; /* ~ms: when it became free, for the reporter */
 		page_reporting_notify_free(zone, order);
+	}
 	return true;
 }
 
