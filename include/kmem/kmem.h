@@ -12,6 +12,7 @@
 
 #include <kmem/gfp.h>
 #include <kmem/mm.h>
+#include <kmem/slab.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -28,7 +29,7 @@ struct kmem_config {
 	unsigned long min_free_kbytes; /* reserve below which GFP_KERNEL fails; default: kernel formula */
 	unsigned int reporting_delay_ms; /* free memory goes back to the OS after this; default 2000 */
 	int no_reporting; /* keep free memory resident (never madvise) */
-	unsigned int nr_cpus; /* threads with per-CPU caches at once; default 4096 (64 with mem) */
+	unsigned int nr_cpus; /* threads with per-CPU caches at once; default 4096 (8 with mem) */
 };
 
 /* Initialise with @cfg (NULL: defaults). 0, or -EINVAL/-ENOMEM/-EBUSY with a message. */

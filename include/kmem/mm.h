@@ -48,7 +48,6 @@ struct page {
 	unsigned long index;
 	unsigned int _refcount;
 	unsigned int _mapcount;
-	unsigned long _reserved;
 };
 
 struct page *alloc_pages(gfp_t gfp_mask, unsigned int order);

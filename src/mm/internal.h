@@ -47,6 +47,8 @@ enum zone_watermarks { WMARK_MIN, WMARK_LOW, WMARK_HIGH, NR_WMARK };
 #define ALLOC_MIN_RESERVE 0x20 /* __GFP_HIGH: may use half of the reserve below min */
 #define ALLOC_KSWAPD 0x800
 BUILD_BUG_ON(ALLOC_MIN_RESERVE != __GFP_HIGH);
+/* Descriptors cost 1/64 of the memory they describe, as in the kernel. */
+BUILD_BUG_ON(sizeof(struct page) != 64);
 
 /* Page flags (the low bits of page->flags). */
 enum pageflags {
@@ -261,6 +263,14 @@ static __always_inline bool kmem_ready(void)
 	return kmem_auto_init() == 0;
 }
 
+/* The node a thread allocates from: threads are spread over nodes by their unit number. */
+static inline int numa_node_id(void)
+{
+	struct percpu_area *area = __this_cpu_area;
+
+	return area && kmem_memory.nr_nodes > 1 ? area->cpu % kmem_memory.nr_nodes : 0;
+}
+
 static __always_inline struct page *__pfn_to_page(unsigned long pfn)
 {
 	return kmem_memory.mem_map + pfn;
@@ -360,6 +370,25 @@ unsigned long page_reporting_process(bool force);
 unsigned long zone_reported_pages(const struct zone *zone);
 void page_reporting_kick(void);
 bool page_reporting_pending(void);
+
+/* slab.c: what the layers below call back into */
+void cache_reap(void);
+bool slab_reap_wanted(void);
+void slab_meminfo(unsigned long *reclaimable, unsigned long *unreclaimable);
+void slab_fork_prepare(void);
+void slab_fork_locks(void);
+void slab_fork_parent(void);
+void slab_fork_parent_mutex(void);
+void slab_fork_child(void);
+
+/* proc.c: the /proc renderer's output buffer */
+struct seq_file {
+	char *buf;
+	size_t size;
+	size_t count; /* the full length, even past size */
+};
+
+__printf(2, 3) void seq_printf(struct seq_file *m, const char *fmt, ...);
 
 /* vmscan.c */
 void wakeup_kswapd(struct zone *zone);

@@ -21,6 +21,7 @@
 
 #include "internal.h"
 #include "platform/os.h"
+#include "slab.h"
 
 struct kmem_memory kmem_memory;
 pg_data_t node_data[MAX_NUMNODES];
@@ -28,6 +29,8 @@ atomic_bool kmem_initialised;
 
 static DEFINE_SPINLOCK(init_lock);
 static bool init_failed;
+/* This thread is inside __kmem_init: the slab bootstrap allocates pages already. */
+static __thread bool initialising;
 static bool atfork_registered;
 
 /* The mmap-mode reservations, kept from one kmem_init() to its kmem_exit(). */
@@ -199,16 +202,13 @@ static void release_reservations(void)
 	reservation.arena = reservation.meta = NULL;
 }
 
-/* Free [start, end) into @zone at once, as the largest aligned blocks that fit. */
+/* Free [start, end) into @zone at once, as the largest naturally aligned blocks that fit. */
 static void memblock_free_pages(struct zone *zone, unsigned long start, unsigned long end)
 {
-	unsigned long base = zone->zone_pgdat->node_start_pfn;
-
 	while (start < end) {
 		unsigned int order = MAX_PAGE_ORDER;
 
-		while (order && (((start - base) & ((1UL << order) - 1)) ||
-				 start + (1UL << order) > end))
+		while (order && ((start & ((1UL << order) - 1)) || start + (1UL << order) > end))
 			order--;
 		__free_one_page(__pfn_to_page(start), start, zone, order, MIGRATE_MOVABLE, true);
 		start += 1UL << order;
@@ -219,7 +219,7 @@ static void init_zone(pg_data_t *pgdat, enum zone_type idx, unsigned long start,
 		      unsigned long pages)
 {
 	struct zone *zone = &pgdat->node_zones[idx];
-	unsigned long base = pgdat->node_start_pfn, end = start + pages;
+	unsigned long end = start + pages;
 
 	spin_lock_init(&zone->lock);
 	zone->zone_pgdat = pgdat;
@@ -238,8 +238,8 @@ static void init_zone(pg_data_t *pgdat, enum zone_type idx, unsigned long start,
 		set_pageblock_migratetype(pfn, MIGRATE_MOVABLE);
 
 	/* Whole MAX_PAGE_ORDER blocks are deferred; the ragged edges are freed now. */
-	unsigned long dstart = base + ALIGN(start - base, MAX_ORDER_NR_PAGES);
-	unsigned long dend = base + ALIGN_DOWN(end - base, MAX_ORDER_NR_PAGES);
+	unsigned long dstart = ALIGN(start, MAX_ORDER_NR_PAGES);
+	unsigned long dend = ALIGN_DOWN(end, MAX_ORDER_NR_PAGES);
 
 	if (dstart >= dend)
 		dstart = dend = end;
@@ -279,7 +279,12 @@ static int init_nodes(const struct kmem_config *c, unsigned long nr_pages)
 {
 	unsigned long node_pages = nr_pages / c->nr_nodes;
 
-	if (node_pages >= 2 * MAX_ORDER_NR_PAGES)
+	/*
+	 * Several nodes start on 4 MiB boundaries, so each has whole order-10
+	 * blocks. One node keeps every page: its ragged end is freed as smaller
+	 * blocks, and a caller's buffer is not cut by up to 4 MiB.
+	 */
+	if (c->nr_nodes > 1 && node_pages >= 2 * MAX_ORDER_NR_PAGES)
 		node_pages = ALIGN_DOWN(node_pages, MAX_ORDER_NR_PAGES);
 	if (node_pages < MIN_NODE_PAGES) {
 		pr_err("kmem_init: %zu bytes give %lu pages per node; each of the %u nodes needs "
@@ -322,13 +327,20 @@ static int init_nodes(const struct kmem_config *c, unsigned long nr_pages)
 	return 0;
 }
 
+/*
+ * fork: every lock is taken before and released (parent) or reset (child)
+ * after, in the lock order, so the child finds consistent lists; the child's
+ * dead threads' per-CPU units are then given back.
+ */
 static void kmem_fork_prepare(void)
 {
 	struct zone *zone;
 
 	if (!atomic_load(&kmem_initialised))
 		return;
+	slab_fork_prepare();
 	pcpu_fork_prepare();
+	slab_fork_locks();
 	for_each_zone(zone)
 		spin_lock(&zone->lock);
 }
@@ -341,7 +353,9 @@ static void kmem_fork_parent(void)
 		return;
 	for_each_zone(zone)
 		spin_unlock(&zone->lock);
+	slab_fork_parent();
 	pcpu_fork_parent();
+	slab_fork_parent_mutex();
 }
 
 static void kmem_fork_child(void)
@@ -352,6 +366,7 @@ static void kmem_fork_child(void)
 		return;
 	for_each_zone(zone)
 		spin_lock_init(&zone->lock);
+	slab_fork_child();
 	vmscan_fork_child();
 	pcpu_fork_child();
 }
@@ -390,6 +405,11 @@ static int __kmem_init(const struct kmem_config *cfg)
 		goto fail;
 	if ((ret = init_nodes(&c, nr_pages)) || (ret = page_alloc_init()))
 		goto fail;
+	initialising = true;
+	ret = kmem_cache_init();
+	initialising = false;
+	if (ret)
+		goto fail;
 	if (!atfork_registered) {
 		os_atfork(kmem_fork_prepare, kmem_fork_parent, kmem_fork_child);
 		atfork_registered = true;
@@ -423,6 +443,8 @@ int kmem_auto_init(void)
 {
 	int ret = 0;
 
+	if (initialising)
+		return 0;
 	spin_lock(&init_lock);
 	if (!atomic_load(&kmem_initialised)) {
 		if (init_failed) {
@@ -436,13 +458,15 @@ int kmem_auto_init(void)
 	return ret;
 }
 
-static void report_leaks(void)
+/* Pages neither free nor in slabs (slab leaks are reported per cache). */
+static void report_leaks(unsigned long slab_pages)
 {
 	unsigned long leaked = 0;
 	struct zone *zone;
 
 	for_each_populated_zone(zone)
 		leaked += zone->managed_pages - zone_page_state_free(zone);
+	leaked = leaked > slab_pages ? leaked - slab_pages : 0;
 	if (leaked)
 		pr_warn("kmem_exit: %lu pages (%lu kB) were never freed\n", leaked,
 			leaked << (PAGE_SHIFT - 10));
@@ -457,7 +481,7 @@ __export void kmem_exit(void)
 	}
 	kswapd_stop();
 	percpu_exit();
-	report_leaks();
+	report_leaks(kmem_cache_exit());
 	atomic_store(&kmem_initialised, false);
 	release_reservations();
 	memset(&kmem_memory, 0, sizeof(kmem_memory));

@@ -9,8 +9,8 @@
  * buddy is free and of the same order (__free_one_page).
  *
  * Invariants, each checked by check_zone_invariants():
- *   - a free block of order k starts at a pfn that is a multiple of 2^k,
- *     relative to the zone's node: it is naturally aligned;
+ *   - a free block of order k starts at a pfn that is a multiple of 2^k:
+ *     it is naturally aligned, whatever the node and zone boundaries;
  *   - its head has PG_buddy and private == k; no two free blocks overlap;
  *   - zone->free_pages == sum over k of free_area[k].nr_free << k
  *     (deferred blocks included); pages on per-CPU lists are not free;
@@ -120,13 +120,17 @@ static inline bool page_is_buddy(struct zone *zone, struct page *buddy, unsigned
 	return zone_spans_pfn(zone, buddy_pfn) && PageBuddy(buddy) && buddy_order(buddy) == order;
 }
 
-/* Buddies are found relative to the node start, so a node need not be 4 MiB aligned. */
+/*
+ * As in the kernel, buddies are found in absolute pfns, so every block is
+ * naturally aligned whatever the node boundaries are (a node need not be
+ * 4 MiB aligned: its edges just hold smaller blocks). Relative to the node
+ * start, a block of a node that is not aligned would straddle two pageblocks
+ * and be misaligned in memory. page_is_buddy() keeps merges inside the zone.
+ */
 static inline unsigned long find_buddy_pfn(const struct zone *zone, unsigned long pfn,
 					   unsigned int order)
 {
-	unsigned long base = zone->zone_pgdat->node_start_pfn;
-
-	return base + ((pfn - base) ^ (1UL << order));
+	return pfn ^ (1UL << order);
 }
 
 /*
@@ -136,10 +140,8 @@ static inline unsigned long find_buddy_pfn(const struct zone *zone, unsigned lon
  */
 static bool page_in_free_block(struct zone *zone, unsigned long pfn, unsigned int order)
 {
-	unsigned long base = zone->zone_pgdat->node_start_pfn;
-
 	for (unsigned int o = order; o < NR_PAGE_ORDERS; o++) {
-		unsigned long head_pfn = base + ALIGN_DOWN(pfn - base, 1UL << o);
+		unsigned long head_pfn = ALIGN_DOWN(pfn, 1UL << o);
 		struct page *head = __pfn_to_page(head_pfn);
 
 		if (!zone_spans_pfn(zone, head_pfn))
@@ -160,8 +162,6 @@ static void bad_page(struct page *page, const char *reason);
 bool __free_one_page(struct page *page, unsigned long pfn, struct zone *zone, unsigned int order,
 		     int migratetype, bool reported)
 {
-	unsigned long base = zone->zone_pgdat->node_start_pfn;
-
 	if (unlikely(page_in_free_block(zone, pfn, order))) {
 		bad_page(page, "double free: the page lies in a free block");
 		return false;
@@ -177,7 +177,7 @@ bool __free_one_page(struct page *page, unsigned long pfn, struct zone *zone, un
 		reported = reported && PageReported(buddy);
 		ClearPageReported(buddy);
 		ClearPageReported(page);
-		unsigned long combined_pfn = base + ((buddy_pfn - base) & (pfn - base));
+		unsigned long combined_pfn = buddy_pfn & pfn;
 
 		page += combined_pfn - pfn;
 		pfn = combined_pfn;
@@ -710,7 +710,12 @@ static void prep_compound_page(struct page *page, unsigned int order)
 
 static void prep_new_page(struct page *page, unsigned int order, gfp_t gfp)
 {
-	bool zeroed = PageReported(page); /* its memory came back from the OS as zeroes */
+	/*
+	 * Its memory came back from the OS as zeroes. Not so with a caller's
+	 * buffer (embedded use): its blocks start out "reported" but hold
+	 * whatever the caller left there.
+	 */
+	bool zeroed = PageReported(page) && !kmem_memory.external;
 
 	page->flags = 0;
 	page->compound_head = 0;
@@ -908,13 +913,6 @@ static struct page *__alloc_pages(gfp_t gfp, unsigned int order, int preferred_n
 	return __alloc_pages_slowpath(gfp, order, &ac);
 }
 
-static inline int numa_node_id(void)
-{
-	struct percpu_area *area = __this_cpu_area;
-
-	return area && kmem_memory.nr_nodes > 1 ? area->cpu % kmem_memory.nr_nodes : 0;
-}
-
 __export struct page *alloc_pages(gfp_t gfp_mask, unsigned int order)
 {
 	return __alloc_pages(gfp_mask, order, numa_node_id());
@@ -966,6 +964,19 @@ static bool free_pages_prepare(struct page *page, unsigned int order)
 		bad_page(page, "freeing a tail page of a compound allocation");
 		return false;
 	}
+	/*
+	 * The kernel's page refcount: 1 from prep_new_page() until here, 0
+	 * while free. A page whose first free merged it into a larger free
+	 * block carries no other mark, and an order-0..3 free goes to a
+	 * per-CPU list without looking at the buddy lists; without this check
+	 * the second free would put the page on that list, to be handed out
+	 * while it is also free inside the block. It also catches a free of a
+	 * page never handed out (descriptors start zeroed).
+	 */
+	if (unlikely(!page->_refcount)) {
+		bad_page(page, "double free: the page is already free (refcount 0)");
+		return false;
+	}
 	if (PageHead(page)) {
 		if (unlikely(compound_order(page) != order)) {
 			bad_page(page, "freed with an order other than its compound order");
@@ -976,6 +987,7 @@ static bool free_pages_prepare(struct page *page, unsigned int order)
 		page[1].compound_order = 0;
 	}
 	page->flags = 0;
+	page->_refcount = 0;
 	return true;
 }
 

@@ -10,15 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "internal.h"
-
-struct seq_file {
-	char *buf;
-	size_t size;
-	size_t count; /* the full length, even past size */
-};
-
-__printf(2, 3) void seq_printf(struct seq_file *m, const char *fmt, ...);
+#include "slab.h"
 
 void seq_printf(struct seq_file *m, const char *fmt, ...)
 {
@@ -93,45 +85,54 @@ static void show_buddyinfo(struct seq_file *m)
 	}
 }
 
-static void show_pagetypeinfo(struct seq_file *m)
+/* pagetypeinfo_show() runs once per node, as the kernel's seq_file walks the nodes. */
+static void show_pagetypeinfo_node(struct seq_file *m, pg_data_t *pgdat)
 {
-	static struct zone_snapshot snap[MAX_NUMNODES * MAX_NR_ZONES];
-	static DEFINE_SPINLOCK(snap_lock);
-	struct zone *zone;
-	int i = 0;
+	static struct zone_snapshot snap[MAX_NR_ZONES];
+	struct zone *zones = pgdat->node_zones;
 
-	spin_lock(&snap_lock);
-	for_each_populated_zone(zone)
-		snapshot_zone(zone, &snap[i++], true);
+	for (int z = 0; z < MAX_NR_ZONES; z++)
+		if (populated_zone(&zones[z]))
+			snapshot_zone(&zones[z], &snap[z], true);
 	seq_printf(m, "Page block order: %d\n", pageblock_order);
 	seq_printf(m, "Pages per block:  %lu\n\n", pageblock_nr_pages);
 	seq_printf(m, "%-43s ", "Free pages count per migrate type at order");
 	for (int o = 0; o < NR_PAGE_ORDERS; o++)
 		seq_printf(m, "%6d ", o);
 	seq_printf(m, "\n");
-	i = 0;
-	for_each_populated_zone(zone) {
+	for (int z = 0; z < MAX_NR_ZONES; z++) {
+		if (!populated_zone(&zones[z]))
+			continue;
 		for (int t = 0; t < MIGRATE_TYPES; t++) {
-			seq_printf(m, "Node %4d, zone %8s, type %12s ", zone->node, zone->name,
-				   migratetype_names[t]);
+			seq_printf(m, "Node %4d, zone %8s, type %12s ", pgdat->node_id,
+				   zones[z].name, migratetype_names[t]);
 			for (int o = 0; o < NR_PAGE_ORDERS; o++)
-				seq_printf(m, "%6lu ", snap[i].nr_type[t][o]);
+				seq_printf(m, "%6lu ", snap[z].nr_type[t][o]);
 			seq_printf(m, "\n");
 		}
-		i++;
 	}
 	seq_printf(m, "\n%-23s", "Number of blocks type ");
 	for (int t = 0; t < MIGRATE_TYPES; t++)
 		seq_printf(m, "%12s ", migratetype_names[t]);
 	seq_printf(m, "\n");
-	i = 0;
-	for_each_populated_zone(zone) {
-		seq_printf(m, "Node %d, zone %8s ", zone->node, zone->name);
+	for (int z = 0; z < MAX_NR_ZONES; z++) {
+		if (!populated_zone(&zones[z]))
+			continue;
+		seq_printf(m, "Node %d, zone %8s ", pgdat->node_id, zones[z].name);
 		for (int t = 0; t < MIGRATE_TYPES; t++)
-			seq_printf(m, "%12lu ", snap[i].blocks[t]);
+			seq_printf(m, "%12lu ", snap[z].blocks[t]);
 		seq_printf(m, "\n");
-		i++;
 	}
+}
+
+static void show_pagetypeinfo(struct seq_file *m)
+{
+	static DEFINE_SPINLOCK(snap_lock); /* the snapshots are static: too big for the stack */
+	int nid;
+
+	spin_lock(&snap_lock);
+	for_each_online_node(nid)
+		show_pagetypeinfo_node(m, NODE_DATA(nid));
 	spin_unlock(&snap_lock);
 }
 
@@ -179,16 +180,19 @@ static void show_zoneinfo(struct seq_file *m)
 		for (int z = 1; z < MAX_NR_ZONES; z++)
 			seq_printf(m, ", %ld", zone->lowmem_reserve[z]);
 		seq_printf(m, ")");
+		/* As the kernel: "If unpopulated, no other information is useful". */
+		if (!populated_zone(zone)) {
+			seq_printf(m, "\n");
+			continue;
+		}
 		seq_printf(m, "\n      %-12s %lu", "nr_free_pages", s.free);
 		seq_printf(m, "\n      %-12s %lu", "nr_reported", s.reported);
 		seq_printf(m, "\n      %-12s %lu", "nr_deferred",
 			   zone->deferred_end - zone->deferred_pfn);
 		seq_printf(m, "\n  pagesets");
-		if (populated_zone(zone)) {
-			struct pcp_show p = { m, zone };
+		struct pcp_show p = { m, zone };
 
-			on_each_cpu(show_pageset, &p);
-		}
+		on_each_cpu(show_pageset, &p);
 		seq_printf(m,
 			   "\n  node_unreclaimable:  0"
 			   "\n  start_pfn:           %lu\n",
@@ -214,7 +218,14 @@ static void show_meminfo(struct seq_file *m)
 	}
 	show_val_kb(m, "MemTotal:", total);
 	show_val_kb(m, "MemFree:", free);
-	show_val_kb(m, "MemAvailable:", free + pcp > reserve ? free + pcp - reserve : 0);
+	unsigned long sreclaimable, sunreclaim;
+
+	slab_meminfo(&sreclaimable, &sunreclaim);
+	show_val_kb(m, "MemAvailable:",
+		    free + pcp + sreclaimable > reserve ? free + pcp + sreclaimable - reserve : 0);
+	show_val_kb(m, "Slab:", sreclaimable + sunreclaim);
+	show_val_kb(m, "SReclaimable:", sreclaimable);
+	show_val_kb(m, "SUnreclaim:", sunreclaim);
 	show_val_kb(m, "Percpu:", (unsigned long)pcpu_nr_online() * (pcpu_unit_size >> PAGE_SHIFT));
 }
 
@@ -237,7 +248,13 @@ struct proc_file {
 	int (*write)(const char *text);
 };
 
+static void show_slabinfo(struct seq_file *m)
+{
+	slabinfo_show(m);
+}
+
 static const struct proc_file proc_files[] = {
+	{ "slabinfo", show_slabinfo, slabinfo_write },
 	{ "buddyinfo", show_buddyinfo, NULL },
 	{ "pagetypeinfo", show_pagetypeinfo, NULL },
 	{ "zoneinfo", show_zoneinfo, NULL },

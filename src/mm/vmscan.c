@@ -14,6 +14,7 @@
 
 #define SHRINK_BATCH 128
 #define KSWAPD_IDLE_NS (60ULL * 1000000000ULL)
+#define REAPTIMEOUT_AC_NS (2ULL * 1000000000ULL) /* cache_reap's period */
 
 static DEFINE_SPINLOCK(shrinker_lock);
 static struct kmem_shrinker *shrinker_list;
@@ -83,18 +84,32 @@ static void balance_pgdat(void)
 	}
 }
 
+static uint64_t kswapd_timeout(void)
+{
+	uint64_t timeout = KSWAPD_IDLE_NS;
+
+	if (page_reporting_pending())
+		timeout = kmem_memory.reporting_delay_ns / 2;
+	if (slab_reap_wanted())
+		timeout = min(timeout, REAPTIMEOUT_AC_NS);
+	return timeout;
+}
+
 static void *kswapd(void *arg)
 {
+	uint64_t next_reap = os_now_ns() + REAPTIMEOUT_AC_NS;
+
 	while (!atomic_load(&kswapd_should_stop)) {
 		unsigned int seen = atomic_load(&kswapd_wait.seq);
 
 		balance_pgdat();
+		if (slab_reap_wanted() && os_now_ns() >= next_reap) {
+			cache_reap();
+			next_reap = os_now_ns() + REAPTIMEOUT_AC_NS;
+		}
 		page_reporting_process(false);
-		uint64_t timeout = page_reporting_pending() ? kmem_memory.reporting_delay_ns / 2
-							     : KSWAPD_IDLE_NS;
-
 		if (!atomic_load(&kswapd_should_stop))
-			os_event_wait(&kswapd_wait, seen, timeout);
+			os_event_wait(&kswapd_wait, seen, kswapd_timeout());
 	}
 	atomic_store(&kswapd_running, 0);
 	return NULL;

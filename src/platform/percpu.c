@@ -57,6 +57,14 @@ int percpu_init(char *base, size_t unit_size, int nr_units, bool external)
 	pcpu_unit_size = unit_size;
 	pcpu_nr_units = nr_units;
 	pcpu_external = external;
+	/*
+	 * A caller's buffer may hold anything, and a unit must read zero when a
+	 * thread gets it: a stale "remote" or "online" in a header would make
+	 * its owner wait for a drainer that does not exist. Reserved memory
+	 * comes zeroed from the OS (and is discarded when a unit goes offline).
+	 */
+	if (external)
+		memset(base, 0, (size_t)nr_units * unit_size);
 	nr_cpu_ids = 0;
 	if (!key_created) {
 		if (os_thread_key_create(thread_exit_destructor))

@@ -1,0 +1,147 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * SLAB's data structures (mm/slab.h, and struct slab of Linux 2.6's
+ * mm/slab.c), shared by slab.c, slab_common.c and proc.c.
+ */
+#ifndef KMEM_MM_SLAB_H
+#define KMEM_MM_SLAB_H
+
+#include "internal.h"
+
+/* A free object's index in its slab: one small index per object (kmem_bufctl_t). */
+typedef unsigned short kmem_bufctl_t;
+#define BUFCTL_END ((kmem_bufctl_t)~0U)
+#define SLAB_LIMIT ((unsigned int)BUFCTL_END - 1)
+
+/* Internal cache flags, above the public SLAB_* bits. */
+#define CFLGS_OFF_SLAB (1U << 31) /* the slab descriptor lives in a kmalloc cache */
+
+#define BYTES_PER_WORD sizeof(void *)
+#define ARCH_SLAB_MINALIGN 8
+#define BATCHREFILL_LIMIT 16
+#define REAPTIMEOUT_NODE_NS (4ULL * 1000000000ULL)
+/* The largest slab: 2^slab_max_order pages, unless one object needs more. */
+#define SLAB_MAX_ORDER 3
+#define KMALLOC_MAX_ORDER MAX_PAGE_ORDER
+
+/* Per-CPU (per-thread) object cache: the fast paths are entry[--avail] and entry[avail++]. */
+struct array_cache {
+	unsigned int avail;
+	unsigned int limit;
+	unsigned int batchcount;
+	unsigned int touched;
+	void *entry[];
+};
+
+/* A node's cache of objects that belong to another node (freed here, homed there). */
+struct alien_cache {
+	spinlock_t lock;
+	struct array_cache ac;
+};
+
+/*
+ * The slab descriptor, on-slab (right after the colour offset, at the start
+ * of the slab's memory) or off-slab (in a kmalloc cache). bufctl[] follows
+ * it: bufctl[i] is the index of the free object after free object i.
+ */
+struct slab {
+	struct list_head list; /* in slabs_full, slabs_partial or slabs_free */
+	unsigned long colouroff; /* offset of this slab's colour */
+	void *s_mem; /* first object, colour offset included */
+	unsigned int inuse; /* objects handed out (in arrays or to users) */
+	kmem_bufctl_t free; /* first free object, or BUFCTL_END */
+	unsigned short nodeid;
+};
+
+static inline kmem_bufctl_t *slab_bufctl(struct slab *slabp)
+{
+	return (kmem_bufctl_t *)(slabp + 1);
+}
+
+struct kmem_cache_node {
+	spinlock_t list_lock;
+	struct list_head slabs_partial; /* partial list first: the most used */
+	struct list_head slabs_full;
+	struct list_head slabs_free;
+	unsigned long total_slabs;
+	unsigned long free_slabs;
+	unsigned long free_objects; /* in slabs, not in per-CPU arrays */
+	unsigned int free_limit; /* free objects beyond which free slabs are destroyed */
+	unsigned int colour_next; /* per-node cache colouring */
+	struct array_cache *shared; /* shared per node */
+	struct array_cache **alien; /* on other nodes (inside struct alien_cache), nr_nodes > 1 */
+	uint64_t next_reap;
+	int free_touched;
+};
+
+/*
+ * The per-CPU array descriptor, one word so a tuner can swap it while
+ * threads run: the percpu offset of the arrays (low 32 bits), and the limit
+ * and batchcount they were sized for (16 bits each).
+ */
+#define CPU_CACHE_OFFSET(desc) ((uint32_t)(desc))
+#define CPU_CACHE_LIMIT(desc) ((unsigned int)((desc) >> 32) & 0xffff)
+#define CPU_CACHE_BATCH(desc) ((unsigned int)((desc) >> 48))
+#define MAX_CPU_CACHE_LIMIT 4096
+
+struct kmem_cache {
+	/* 1) per-CPU data, touched on every alloc and free */
+	_Atomic uint64_t cpu_cache;
+	/* 2) cache tunables, under slab_mutex */
+	unsigned int batchcount;
+	unsigned int limit;
+	unsigned int shared;
+	unsigned int size; /* object size with alignment (buffer_size) */
+	uint64_t reciprocal_buffer_size;
+	/* 3) touched by every alloc and free from the backend */
+	slab_flags_t flags;
+	unsigned int num; /* objects per slab */
+	/* 4) cache_grow/shrink */
+	unsigned int gfporder; /* 2^gfporder pages per slab */
+	gfp_t allocflags; /* forced GFP flags, e.g. GFP_DMA */
+	size_t colour; /* colour range: left_over / colour_off */
+	unsigned int colour_off;
+	struct kmem_cache *freelist_cache; /* off-slab descriptors come from here */
+	unsigned int freelist_size; /* descriptor + bufctl[num], aligned when on-slab */
+	void (*ctor)(void *obj);
+	/* 5) cache creation/removal */
+	const char *name;
+	struct list_head list;
+	int refcount;
+	unsigned int object_size; /* what the caller asked for */
+	unsigned int align;
+	struct kmem_cache_node *node[MAX_NUMNODES];
+};
+
+static inline struct array_cache *cpu_cache_get(struct percpu_area *area,
+						struct kmem_cache *cachep)
+{
+	uint64_t desc = atomic_load_explicit(&cachep->cpu_cache, memory_order_relaxed);
+
+	return (struct array_cache *)((char *)area + CPU_CACHE_OFFSET(desc));
+}
+
+static inline struct kmem_cache *virt_to_cache(const void *obj)
+{
+	return __virt_to_page(obj)->slab_cache;
+}
+
+extern struct list_head slab_caches;
+extern spinlock_t slab_mutex;
+extern struct kmem_cache *kmem_cache; /* the cache of struct kmem_cache */
+
+/* slab.c */
+int kmem_cache_init(void);
+unsigned long kmem_cache_exit(void);
+void wakeup_reaper(void);
+struct kmem_cache *__kmem_cache_create(const char *name, unsigned int size, unsigned int align,
+				       slab_flags_t flags, void (*ctor)(void *));
+int slabinfo_write(const char *text);
+void slabinfo_show(struct seq_file *m);
+
+/* slab_common.c */
+int create_kmalloc_caches(void);
+struct kmem_cache *kmalloc_slab(size_t size, gfp_t flags);
+extern bool slab_early_init;
+
+#endif /* KMEM_MM_SLAB_H */

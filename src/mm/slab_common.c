@@ -1,0 +1,359 @@
+// SPDX-License-Identifier: MIT
+/*
+ * kmalloc and the general caches (mm/slab_common.c; seed 004 "通用缓存").
+ *
+ * kmalloc serves a size from one of the general caches, kmalloc-8 ..
+ * kmalloc-8k, in three kinds: normal, dma-kmalloc-* (slabs in ZONE_DMA, for
+ * GFP_DMA) and kmalloc-rcl-* (reclaimable pageblocks, for
+ * __GFP_RECLAIMABLE). The size's class comes from a table for sizes up to
+ * 192 and from fls() above, never from a loop. Above 8 KiB kmalloc goes
+ * straight to the page allocator: a compound block whose head page carries
+ * PG_large_kmalloc and its order. Above KMALLOC_MAX_SIZE (4 MiB) it fails.
+ *
+ * Alignment: at least 8 bytes; power-of-two sizes are aligned to their size
+ * (up to PAGE_SIZE), and 96 and 192 to 32 and 64, so every object of 16
+ * bytes or more is 16-byte aligned.
+ *
+ * kfree needs only the address: the page descriptor says whether it is a
+ * slab (and of which cache) or a large allocation (and of which order).
+ */
+#include <string.h>
+
+#include "platform/os.h"
+#include "slab.h"
+
+enum kmalloc_cache_type { KMALLOC_NORMAL, KMALLOC_RECLAIM, KMALLOC_DMA, NR_KMALLOC_TYPES };
+
+static struct kmem_cache *kmalloc_caches[NR_KMALLOC_TYPES][KMALLOC_SHIFT_HIGH + 1];
+
+static const struct {
+	const char *name[NR_KMALLOC_TYPES];
+	unsigned int size;
+} kmalloc_info[KMALLOC_SHIFT_HIGH + 1] = {
+#define INIT_KMALLOC_INFO(__size, __short)                                                         \
+	{ { "kmalloc-" #__short, "kmalloc-rcl-" #__short, "dma-kmalloc-" #__short }, __size }
+	[1] = INIT_KMALLOC_INFO(96, 96),      [2] = INIT_KMALLOC_INFO(192, 192),
+	[3] = INIT_KMALLOC_INFO(8, 8),	      [4] = INIT_KMALLOC_INFO(16, 16),
+	[5] = INIT_KMALLOC_INFO(32, 32),      [6] = INIT_KMALLOC_INFO(64, 64),
+	[7] = INIT_KMALLOC_INFO(128, 128),    [8] = INIT_KMALLOC_INFO(256, 256),
+	[9] = INIT_KMALLOC_INFO(512, 512),    [10] = INIT_KMALLOC_INFO(1024, 1k),
+	[11] = INIT_KMALLOC_INFO(2048, 2k),   [12] = INIT_KMALLOC_INFO(4096, 4k),
+	[13] = INIT_KMALLOC_INFO(8192, 8k),
+#undef INIT_KMALLOC_INFO
+};
+
+/* Class index for sizes 1..192, by (size - 1) / 8. */
+static const unsigned char size_index[24] = {
+	3, /* 8 */   4, /* 16 */  5, /* 24 */  5, /* 32 */  6, /* 40 */	 6, /* 48 */
+	6, /* 56 */  6, /* 64 */  1, /* 72 */  1, /* 80 */  1, /* 88 */	 1, /* 96 */
+	7, /* 104 */ 7, /* 112 */ 7, /* 120 */ 7, /* 128 */ 2, /* 136 */ 2, /* 144 */
+	2, /* 152 */ 2, /* 160 */ 2, /* 168 */ 2, /* 176 */ 2, /* 184 */ 2, /* 192 */
+};
+
+static __always_inline unsigned int kmalloc_index(size_t size)
+{
+	if (size <= 192)
+		return size_index[(size - 1) / 8];
+	return (unsigned int)fls_long(size - 1);
+}
+
+static __always_inline enum kmalloc_cache_type kmalloc_type(gfp_t flags)
+{
+	if (likely(!(flags & (__GFP_DMA | __GFP_RECLAIMABLE))))
+		return KMALLOC_NORMAL;
+	return (flags & __GFP_DMA) ? KMALLOC_DMA : KMALLOC_RECLAIM;
+}
+
+/* The general cache for @size (1..KMALLOC_MAX_CACHE_SIZE) and @flags. */
+struct kmem_cache *kmalloc_slab(size_t size, gfp_t flags)
+{
+	if (!size || size > KMALLOC_MAX_CACHE_SIZE)
+		return NULL;
+	return kmalloc_caches[kmalloc_type(flags)][kmalloc_index(size)];
+}
+
+static unsigned int kmalloc_align(unsigned int size)
+{
+	if (is_power_of_2(size))
+		return min(size, (unsigned int)PAGE_SIZE);
+	return size == 96 ? 32 : 64;
+}
+
+int create_kmalloc_caches(void)
+{
+	memset(kmalloc_caches, 0, sizeof(kmalloc_caches));
+	for (int type = 0; type < NR_KMALLOC_TYPES; type++) {
+		slab_flags_t flags = SLAB_KMALLOC;
+
+		if (type == KMALLOC_DMA) {
+			/* No DMA zone, no DMA caches: GFP_DMA kmallocs then fail with a warning. */
+			if (!populated_zone(&NODE_DATA(0)->node_zones[ZONE_DMA]))
+				continue;
+			flags |= SLAB_CACHE_DMA;
+		} else if (type == KMALLOC_RECLAIM) {
+			flags |= SLAB_RECLAIM_ACCOUNT;
+		}
+		for (unsigned int i = 1; i <= KMALLOC_SHIFT_HIGH; i++) {
+			unsigned int size = kmalloc_info[i].size;
+
+			kmalloc_caches[type][i] = __kmem_cache_create(
+				kmalloc_info[i].name[type], size, kmalloc_align(size), flags, NULL);
+			if (!kmalloc_caches[type][i])
+				return -12;
+			/* The small caches exist now: bigger ones may keep descriptors off-slab. */
+			if (type == KMALLOC_NORMAL && size == 256)
+				slab_early_init = false;
+		}
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------------ kmalloc */
+
+static void *kmalloc_large_node(size_t size, gfp_t flags, int node)
+{
+	if (unlikely(size > KMALLOC_MAX_SIZE)) {
+		if (!(flags & __GFP_NOWARN))
+			pr_warn("%s: kmalloc of %zu bytes refused: above KMALLOC_MAX_SIZE (%lu); "
+				"use kvmalloc or vmalloc\n",
+				os_comm(), size, KMALLOC_MAX_SIZE);
+		return NULL;
+	}
+	struct page *page = alloc_pages_node(node, flags | __GFP_COMP, get_order(size));
+
+	if (!page)
+		return NULL;
+	SetPageLargeKmalloc(page);
+	return __page_address(page);
+}
+
+static __always_inline void *__do_kmalloc_node(size_t size, gfp_t flags, int node)
+{
+	if (unlikely(size > KMALLOC_MAX_CACHE_SIZE))
+		return kmalloc_large_node(size, flags, node);
+	if (unlikely(!size))
+		return ZERO_SIZE_PTR;
+	if (unlikely(!kmem_ready()))
+		return NULL;
+	struct kmem_cache *cachep = kmalloc_caches[kmalloc_type(flags)][kmalloc_index(size)];
+
+	if (unlikely(!cachep)) {
+		if (!(flags & __GFP_NOWARN))
+			pr_warn("%s: kmalloc(%zu, %#x): no DMA zone, so no dma-kmalloc caches\n",
+				os_comm(), size, flags);
+		return NULL;
+	}
+	if (node == -1)
+		return kmem_cache_alloc(cachep, flags);
+	return kmem_cache_alloc_node(cachep, flags, node);
+}
+
+__export void *kmalloc(size_t size, gfp_t flags)
+{
+	return __do_kmalloc_node(size, flags, -1);
+}
+
+__export void *kmalloc_node(size_t size, gfp_t flags, int node)
+{
+	return __do_kmalloc_node(size, flags, node);
+}
+
+/* ---------------------------------------------------------------- kfree */
+
+/*
+ * What @objp is: a slab object start (its cache), a large kmalloc (its head
+ * page), or neither, reported with the caller and refused.
+ */
+struct kmalloc_obj {
+	struct kmem_cache *cachep;
+	struct page *large;
+};
+
+static bool kmalloc_lookup(const void *objp, const char *who, void *caller,
+			   struct kmalloc_obj *obj)
+{
+	obj->cachep = NULL;
+	obj->large = NULL;
+	if (unlikely(!atomic_load_explicit(&kmem_initialised, memory_order_relaxed) ||
+		     !kmem_addr_valid(objp))) {
+		kmem_bug("BUG: %s(%p): not an address kmem handed out (called from %p); "
+			 "ignored\n",
+			 who, objp, caller);
+		return false;
+	}
+	struct page *page = __virt_to_page(objp);
+
+	if (likely(PageSlab(page))) {
+		struct kmem_cache *cachep = page->slab_cache;
+		struct slab *slab = page->slab;
+		size_t offset = (size_t)((const char *)objp - (const char *)slab->s_mem);
+
+		if (unlikely((const char *)objp < (const char *)slab->s_mem ||
+			     offset % cachep->size || offset / cachep->size >= cachep->num)) {
+			kmem_bug("BUG: %s(%p): not the start of an object of cache %s (objects of "
+				 "%u bytes from %p; called from %p); ignored\n",
+				 who, objp, cachep->name, cachep->size, slab->s_mem, caller);
+			return false;
+		}
+		obj->cachep = cachep;
+		return true;
+	}
+	struct page *head = compound_head(page);
+
+	if (likely(PageLargeKmalloc(head) && page == head && objp == __page_address(head))) {
+		obj->large = head;
+		return true;
+	}
+	kmem_bug("BUG: %s(%p): the page is %s (called from %p); ignored\n", who, objp,
+		 PageLargeKmalloc(head) ? "inside a large kmalloc block, not its start"
+					: "not a kmalloc allocation (free, or from the page allocator)",
+		 caller);
+	return false;
+}
+
+static void free_large_kmalloc(struct page *head)
+{
+	ClearPageLargeKmalloc(head);
+	__free_pages(head, compound_order(head));
+}
+
+static void __kfree(const void *objp, void *caller)
+{
+	struct kmalloc_obj obj;
+
+	if (unlikely(ZERO_OR_NULL_PTR(objp)))
+		return;
+	if (!kmalloc_lookup(objp, "kfree", caller, &obj))
+		return;
+	if (likely(obj.cachep))
+		kmem_cache_free(obj.cachep, (void *)objp);
+	else
+		free_large_kmalloc(obj.large);
+}
+
+__export void kfree(const void *objp)
+{
+	__kfree(objp, __builtin_return_address(0));
+}
+
+static size_t __ksize(const void *objp, void *caller)
+{
+	struct kmalloc_obj obj;
+
+	if (unlikely(ZERO_OR_NULL_PTR(objp)))
+		return 0;
+	if (!kmalloc_lookup(objp, "ksize", caller, &obj))
+		return 0;
+	if (obj.cachep)
+		return obj.cachep->object_size;
+	return PAGE_SIZE << compound_order(obj.large);
+}
+
+__export size_t ksize(const void *objp)
+{
+	return __ksize(objp, __builtin_return_address(0));
+}
+
+__export void kfree_sensitive(const void *objp)
+{
+	size_t ks = __ksize(objp, __builtin_return_address(0));
+
+	if (ks) {
+		memset((void *)objp, 0, ks);
+		/* Keep the compiler from dropping the memset of memory about to be freed. */
+		__asm__ __volatile__("" : : "r"(objp) : "memory");
+	}
+	__kfree(objp, __builtin_return_address(0));
+}
+
+/* In place when the new size fits what the object already has; krealloc(p, 0) frees. */
+__export void *krealloc(const void *p, size_t new_size, gfp_t flags)
+{
+	void *caller = __builtin_return_address(0);
+
+	if (unlikely(!new_size)) {
+		__kfree(p, caller);
+		return ZERO_SIZE_PTR;
+	}
+	if (ZERO_OR_NULL_PTR(p))
+		return kmalloc(new_size, flags);
+	size_t ks = __ksize(p, caller);
+
+	if (!ks)
+		return NULL; /* a bad pointer, reported: nothing is touched */
+	if (new_size <= ks) {
+		if (flags & __GFP_ZERO)
+			memset((char *)p + new_size, 0, ks - new_size);
+		return (void *)p;
+	}
+	void *ret = kmalloc(new_size, flags & ~__GFP_ZERO);
+
+	if (!ret)
+		return NULL; /* as realloc: the old object stays valid */
+	memcpy(ret, p, ks);
+	if (flags & __GFP_ZERO)
+		memset((char *)ret + ks, 0, new_size - ks);
+	__kfree(p, caller);
+	return ret;
+}
+
+__export void *kmemdup(const void *src, size_t len, gfp_t gfp)
+{
+	void *p = kmalloc(len, gfp);
+
+	if (p && !ZERO_OR_NULL_PTR(p))
+		memcpy(p, src, len);
+	return p;
+}
+
+__export char *kstrdup(const char *s, gfp_t gfp)
+{
+	if (!s)
+		return NULL;
+	return kmemdup(s, strlen(s) + 1, gfp);
+}
+
+__export char *kstrndup(const char *s, size_t max, gfp_t gfp)
+{
+	if (!s)
+		return NULL;
+	size_t len = strnlen(s, max);
+	char *buf = kmalloc(len + 1, gfp);
+
+	if (buf) {
+		memcpy(buf, s, len);
+		buf[len] = '\0';
+	}
+	return buf;
+}
+
+/*
+ * kvmalloc: kmalloc first, quietly and without retrying for big sizes, then
+ * vmalloc. vmalloc arrives with issue 5; until then this is kmalloc only, so
+ * sizes above KMALLOC_MAX_SIZE fail.
+ */
+__export void *kvmalloc_node(size_t size, gfp_t flags, int node)
+{
+	gfp_t kmalloc_flags = flags;
+
+	if (size > PAGE_SIZE)
+		kmalloc_flags |= __GFP_NOWARN | __GFP_NORETRY;
+	void *p = kmalloc_node(size, kmalloc_flags, node);
+
+	if (p || size <= PAGE_SIZE)
+		return p;
+	if (!(flags & __GFP_NOWARN))
+		pr_warn("%s: kvmalloc of %zu bytes failed: no vmalloc fallback yet\n", os_comm(),
+			size);
+	return NULL;
+}
+
+__export void *kvmalloc(size_t size, gfp_t flags)
+{
+	return kvmalloc_node(size, flags, -1);
+}
+
+__export void kvfree(const void *addr)
+{
+	__kfree(addr, __builtin_return_address(0));
+}
