@@ -62,18 +62,26 @@ enum pageflags {
 	PG_reserved, /* never to be freed (metadata carved from the arena) */
 };
 
+/*
+ * Flags are tested without the owner's knowledge: __free_one_page() looks at
+ * the buddy of the block it frees, which may be an allocated page whose owner
+ * is preparing or freeing it right now. PG_buddy itself only changes under
+ * zone->lock, and an owner only writes pages that are not free, so the answer
+ * is right either way; the accesses are marked so they are not torn (the
+ * kernel's page flag bitops are atomic or READ_ONCE for the same reason).
+ */
 #define PAGEFLAG(name, bit)                                                                        \
 	static inline bool Page##name(const struct page *page)                                    \
 	{                                                                                          \
-		return page->flags & (1UL << (bit));                                               \
+		return READ_ONCE(page->flags) & (1UL << (bit));                                    \
 	}                                                                                          \
 	static inline void SetPage##name(struct page *page)                                       \
 	{                                                                                          \
-		page->flags |= 1UL << (bit);                                                       \
+		WRITE_ONCE(page->flags, page->flags | 1UL << (bit));                               \
 	}                                                                                          \
 	static inline void ClearPage##name(struct page *page)                                     \
 	{                                                                                          \
-		page->flags &= ~(1UL << (bit));                                                    \
+		WRITE_ONCE(page->flags, page->flags & ~(1UL << (bit)));                            \
 	}
 
 PAGEFLAG(Buddy, PG_buddy)
@@ -370,6 +378,9 @@ unsigned long page_reporting_process(bool force);
 unsigned long zone_reported_pages(const struct zone *zone);
 void page_reporting_kick(void);
 bool page_reporting_pending(void);
+void page_reporting_fork_prepare(void);
+void page_reporting_fork_parent(void);
+void page_reporting_fork_child(void);
 
 /* slab.c: what the layers below call back into */
 void cache_reap(void);

@@ -338,6 +338,7 @@ static void kmem_fork_prepare(void)
 
 	if (!atomic_load(&kmem_initialised))
 		return;
+	page_reporting_fork_prepare(); /* first: no unit is held while a batch is discarded */
 	slab_fork_prepare();
 	pcpu_fork_prepare();
 	slab_fork_locks();
@@ -356,6 +357,7 @@ static void kmem_fork_parent(void)
 	slab_fork_parent();
 	pcpu_fork_parent();
 	slab_fork_parent_mutex();
+	page_reporting_fork_parent();
 }
 
 static void kmem_fork_child(void)
@@ -366,6 +368,7 @@ static void kmem_fork_child(void)
 		return;
 	for_each_zone(zone)
 		spin_lock_init(&zone->lock);
+	page_reporting_fork_child();
 	slab_fork_child();
 	vmscan_fork_child();
 	pcpu_fork_child();

@@ -86,7 +86,7 @@ static inline void __add_to_free_list(struct page *page, struct zone *zone, unsi
 		list_add_tail(page_lru(page), &area->free_list[migratetype]);
 	else
 		list_add(page_lru(page), &area->free_list[migratetype]);
-	area->nr_free++;
+	WRITE_ONCE(area->nr_free, area->nr_free + 1); /* read locklessly by the watermark check */
 	if (PageReported(page))
 		area->nr_reported++;
 }
@@ -97,7 +97,7 @@ void del_page_from_free_list(struct page *page, struct zone *zone, unsigned int 
 
 	list_del(page_lru(page));
 	ClearPageBuddy(page);
-	area->nr_free--;
+	WRITE_ONCE(area->nr_free, area->nr_free - 1);
 	if (PageReported(page))
 		area->nr_reported--;
 }
@@ -251,7 +251,7 @@ bool deferred_grow_zone(struct zone *zone, int migratetype)
 		return false;
 	zone->deferred_pfn += MAX_ORDER_NR_PAGES;
 	/* The block was counted free and reported all along; now it gets a descriptor. */
-	area->nr_free--;
+	WRITE_ONCE(area->nr_free, area->nr_free - 1);
 	area->nr_reported--;
 	for (unsigned long i = 0; i < MAX_ORDER_NR_PAGES; i += pageblock_nr_pages)
 		set_pageblock_migratetype(pfn + i, migratetype);
@@ -453,7 +453,15 @@ static struct page *rmqueue_pcplist(struct zone *zone, unsigned int order, int m
 
 	if (unlikely(list_empty(list))) {
 		int batch = max(pcp->batch >> order, 2);
+		/*
+		 * Refill no further than high: the other lists may already hold
+		 * nearly high pages, and an order-3 refill of a small zone's
+		 * batch is two 8-page blocks. One block at least, the one we
+		 * hand out, so the count never grows past high here.
+		 */
+		int room = (pcp->high - pcp->count) >> order;
 
+		batch = clamp(room, 1, batch);
 		pcp->count += rmqueue_bulk(zone, order, batch, list, migratetype);
 		if (list_empty(list)) {
 			put_cpu_area(area);
@@ -485,7 +493,8 @@ static struct page *rmqueue_buddy(struct zone *zone, unsigned int order, int mig
 static inline struct page *rmqueue(struct zone *zone, unsigned int order, int migratetype,
 				   unsigned int alloc_flags)
 {
-	if (likely(order <= PAGE_ALLOC_COSTLY_ORDER))
+	/* A thread that found no per-CPU unit left takes its pages from the buddy lists. */
+	if (likely(order <= PAGE_ALLOC_COSTLY_ORDER) && likely(this_cpu_area()))
 		return rmqueue_pcplist(zone, order, migratetype);
 	return rmqueue_buddy(zone, order, migratetype, alloc_flags);
 }
@@ -510,7 +519,8 @@ static void free_unref_page(struct page *page, unsigned long pfn, unsigned int o
 	pcp->count += 1 << order;
 	__count_vm_events(area, PGFREE, 1UL << order);
 	if (unlikely(pcp->count >= pcp->high)) {
-		free_pcppages_bulk(zone, pcp->batch, pcp);
+		/* A high-order free may overshoot high by more than a batch: trim it all. */
+		free_pcppages_bulk(zone, max(pcp->batch, pcp->count - pcp->high + pcp->batch), pcp);
 		put_cpu_area(area);
 		page_reporting_kick();
 		return;
@@ -622,7 +632,8 @@ static bool __zone_watermark_ok(struct zone *z, unsigned int order, unsigned lon
 	for (unsigned int o = order; o < NR_PAGE_ORDERS; o++) {
 		struct free_area *area = &z->free_area[o];
 
-		if (area->nr_free)
+		/* Without zone->lock, as in the kernel: a hint that may be stale at once. */
+		if (READ_ONCE(area->nr_free))
 			return true;
 	}
 	return false;
@@ -717,7 +728,7 @@ static void prep_new_page(struct page *page, unsigned int order, gfp_t gfp)
 	 */
 	bool zeroed = PageReported(page) && !kmem_memory.external;
 
-	page->flags = 0;
+	WRITE_ONCE(page->flags, 0); /* a buddy's free may be testing PG_buddy: see PAGEFLAG */
 	page->compound_head = 0;
 	page->private = 0;
 	page->_refcount = 1;
@@ -986,7 +997,7 @@ static bool free_pages_prepare(struct page *page, unsigned int order)
 			page[i].compound_head = 0;
 		page[1].compound_order = 0;
 	}
-	page->flags = 0;
+	WRITE_ONCE(page->flags, 0); /* a buddy's free may be testing PG_buddy: see PAGEFLAG */
 	page->_refcount = 0;
 	return true;
 }
@@ -1092,7 +1103,7 @@ void show_free_areas(void)
 			nr_free_pcp_pages(zone) << (PAGE_SHIFT - 10));
 		len = snprintf(line, sizeof(line), "Node %d %s: ", zone->node, zone->name);
 		for (unsigned int o = 0; o < NR_PAGE_ORDERS; o++) {
-			unsigned long nr = zone->free_area[o].nr_free;
+			unsigned long nr = READ_ONCE(zone->free_area[o].nr_free);
 
 			total += nr << o;
 			len += snprintf(line + len, sizeof(line) - len, "%lu*%lukB ", nr, (PAGE_SIZE >> 10) << o);

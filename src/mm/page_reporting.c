@@ -28,6 +28,17 @@ struct reported_block {
 
 static atomic_bool reporting_kick;
 
+/*
+ * Held across each pass, from taking blocks off the lists until they are back
+ * on them (page_reporting_mutex in the kernel). While a batch is off the
+ * lists its pages are neither free nor allocated, so: a forced pass
+ * (kmem_release_free_memory) waits for the background one, and returns only
+ * when every free block has been discarded; and fork waits for it too, or the
+ * child, where the reporting thread does not exist, would lose the batch.
+ * Lock order: reporting_lock -> per-CPU unit -> zone->lock.
+ */
+static DEFINE_SPINLOCK(reporting_lock);
+
 void page_reporting_init_zone(struct zone *zone)
 {
 	zone->report_high = max((16UL << 20) >> PAGE_SHIFT, zone->managed_pages / 32);
@@ -148,12 +159,30 @@ unsigned long page_reporting_process(bool force)
 
 	if (!kmem_memory.reporting || !atomic_load(&kmem_initialised))
 		return 0;
+	spin_lock(&reporting_lock);
 	for_each_populated_zone(zone)
 		if (force || atomic_load(&zone->report_pending))
 			reported += report_zone(zone, force);
+	spin_unlock(&reporting_lock);
 	if (reported)
 		count_vm_events(PGREPORTED, reported);
 	return reported;
+}
+
+/* Fork: no batch may be off the lists while the address space is copied. */
+void page_reporting_fork_prepare(void)
+{
+	spin_lock(&reporting_lock);
+}
+
+void page_reporting_fork_parent(void)
+{
+	spin_unlock(&reporting_lock);
+}
+
+void page_reporting_fork_child(void)
+{
+	spin_lock_init(&reporting_lock);
 }
 
 bool page_reporting_pending(void)

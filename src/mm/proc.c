@@ -43,7 +43,7 @@ struct zone_snapshot {
 	unsigned long nr_free[NR_PAGE_ORDERS];
 	unsigned long nr_type[MIGRATE_TYPES][NR_PAGE_ORDERS];
 	unsigned long blocks[MIGRATE_TYPES];
-	unsigned long free, reported;
+	unsigned long free, reported, deferred_pages;
 };
 
 static void snapshot_zone(struct zone *zone, struct zone_snapshot *s, bool by_type)
@@ -63,6 +63,7 @@ static void snapshot_zone(struct zone *zone, struct zone_snapshot *s, bool by_ty
 	unsigned long deferred = (zone->deferred_end - zone->deferred_pfn) >> MAX_PAGE_ORDER;
 
 	s->nr_type[MIGRATE_MOVABLE][MAX_PAGE_ORDER] += deferred;
+	s->deferred_pages = deferred << MAX_PAGE_ORDER;
 	for (unsigned long pfn = zone->zone_start_pfn; by_type && pfn < zone_end_pfn(zone);
 	     pfn += pageblock_nr_pages)
 		s->blocks[get_pfnblock_migratetype(pfn)]++;
@@ -187,8 +188,7 @@ static void show_zoneinfo(struct seq_file *m)
 		}
 		seq_printf(m, "\n      %-12s %lu", "nr_free_pages", s.free);
 		seq_printf(m, "\n      %-12s %lu", "nr_reported", s.reported);
-		seq_printf(m, "\n      %-12s %lu", "nr_deferred",
-			   zone->deferred_end - zone->deferred_pfn);
+		seq_printf(m, "\n      %-12s %lu", "nr_deferred", s.deferred_pages);
 		seq_printf(m, "\n  pagesets");
 		struct pcp_show p = { m, zone };
 

@@ -223,7 +223,7 @@ static void init_arraycache(struct array_cache *ac, unsigned int limit, unsigned
 /* A thread's array for @cachep is set up on its first use, from the descriptor. */
 static struct array_cache *cpu_cache_prepare(struct percpu_area *area, struct kmem_cache *cachep)
 {
-	uint64_t desc = atomic_load_explicit(&cachep->cpu_cache, memory_order_relaxed);
+	uint64_t desc = atomic_load_explicit(&cachep->cpu_cache, memory_order_acquire);
 	struct array_cache *ac = (struct array_cache *)((char *)area + CPU_CACHE_OFFSET(desc));
 
 	if (unlikely(!ac->limit))
@@ -789,13 +789,16 @@ static inline int unit_node(struct percpu_area *area)
 static void drain_array(struct kmem_cache *cachep, struct kmem_cache_node *n,
 			struct array_cache *ac, bool force, int node, struct list_head *list)
 {
-	if (!ac || !ac->avail)
+	if (!ac)
 		return;
-	if (ac->touched && !force) {
-		ac->touched = 0;
+	/* Look under the lock: a shared array changes under it (refill, flush) meanwhile. */
+	spin_lock(&n->list_lock);
+	if (!ac->avail || (ac->touched && !force)) {
+		if (ac->avail)
+			ac->touched = 0;
+		spin_unlock(&n->list_lock);
 		return;
 	}
-	spin_lock(&n->list_lock);
 	unsigned int tofree = force ? ac->avail : (ac->limit + 4) / 5;
 
 	if (tofree > ac->avail)
@@ -858,10 +861,12 @@ static void drain_cpu_caches(struct kmem_cache *cachep, struct list_head *list)
 	INIT_LIST_HEAD(&ctx.list);
 	on_each_cpu(do_drain, &ctx);
 	list_splice(&ctx.list, list);
+	for_each_online_node(node)
+		drain_alien_caches(cachep, cachep->node[node], list);
+	/* Then the shared arrays: draining an alien array fills its home node's (as the kernel). */
 	for_each_online_node(node) {
 		struct kmem_cache_node *n = cachep->node[node];
 
-		drain_alien_caches(cachep, n, list);
 		spin_lock(&n->list_lock);
 		if (n->shared) {
 			free_block(cachep, n->shared->entry, n->shared->avail, node, list);
@@ -900,7 +905,10 @@ static int init_cache_node(struct kmem_cache *cachep, int node, struct kmem_cach
 		n->next_reap = os_now_ns() + REAPTIMEOUT_NODE_NS;
 		cachep->node[node] = n;
 	}
+	/* free_block() reads free_limit under list_lock while a retune runs (as the kernel). */
+	spin_lock(&n->list_lock);
 	n->free_limit = (1 + os_nr_cpus()) * cachep->batchcount + cachep->num;
+	spin_unlock(&n->list_lock);
 	return 0;
 }
 
@@ -1421,12 +1429,6 @@ unsigned long kmem_cache_exit(void)
 	int node;
 
 	list_for_each_entry(cachep, &slab_caches, list) {
-		unsigned long live = cache_live_objects(cachep);
-
-		if (live && !(cachep->flags & SLAB_KMALLOC) && cachep != kmem_cache &&
-		    cachep != kmem_cache_node)
-			pr_warn("kmem_exit: cache %s still has %lu objects allocated\n",
-				cachep->name, live);
 		for_each_online_node(node) {
 			struct kmem_cache_node *n = cachep->node[node];
 
@@ -1445,6 +1447,13 @@ unsigned long kmem_cache_exit(void)
 			}
 			pages += n->total_slabs << cachep->gfporder;
 		}
+		/* Counted once the shared and alien arrays are back: their objects were free. */
+		unsigned long live = cache_live_objects(cachep);
+
+		if (live && !(cachep->flags & SLAB_KMALLOC) && cachep != kmem_cache &&
+		    cachep != kmem_cache_node)
+			pr_warn("kmem_exit: cache %s still has %lu objects allocated\n",
+				cachep->name, live);
 	}
 	return pages;
 }

@@ -116,7 +116,12 @@ struct kmem_cache {
 static inline struct array_cache *cpu_cache_get(struct percpu_area *area,
 						struct kmem_cache *cachep)
 {
-	uint64_t desc = atomic_load_explicit(&cachep->cpu_cache, memory_order_relaxed);
+	/*
+	 * Acquire (a plain load on x86): a retune may hand out per-CPU space
+	 * that free_percpu() zeroed for the previous arrays; the zeroing must
+	 * be visible before the new array is read.
+	 */
+	uint64_t desc = atomic_load_explicit(&cachep->cpu_cache, memory_order_acquire);
 
 	return (struct array_cache *)((char *)area + CPU_CACHE_OFFSET(desc));
 }

@@ -111,6 +111,13 @@ static void *kswapd(void *arg)
 		if (!atomic_load(&kswapd_should_stop))
 			os_event_wait(&kswapd_wait, seen, kswapd_timeout());
 	}
+	/*
+	 * Give our per-CPU unit back now, not from the thread-exit destructor:
+	 * kswapd_stop() returns as soon as we stop running, and kmem_exit()
+	 * then tears every unit down; a destructor running after that would
+	 * drain a unit that is gone, or one a later kmem_init() handed out.
+	 */
+	pcpu_detach_thread();
 	atomic_store(&kswapd_running, 0);
 	return NULL;
 }

@@ -21,6 +21,13 @@
 #define __cacheline_aligned __aligned(SMP_CACHE_BYTES)
 #define __export __attribute__((visibility("default")))
 #define barrier() atomic_signal_fence(memory_order_seq_cst)
+/*
+ * A plain variable read or written outside the lock that protects it, as
+ * the kernel marks such accesses: never torn, never cached, and visible to
+ * ThreadSanitizer as atomic (relaxed), since the race is intended.
+ */
+#define READ_ONCE(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
+#define WRITE_ONCE(x, val) __atomic_store_n(&(x), (val), __ATOMIC_RELAXED)
 
 #define SMP_CACHE_BYTES 64
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
