@@ -110,8 +110,7 @@ struct slabinfo_line {
 /* Parse one cache line of slabinfo; false if it does not have the kernel's 2.1 layout. */
 static __maybe_unused bool slabinfo_parse(const char *line, struct slabinfo_line *s)
 {
-	return sscanf(line,
-		      "%63s %lu %lu %u %u %d : tunables %u %u %u : slabdata %lu %lu %lu",
+	return sscanf(line, "%63s %lu %lu %u %u %d : tunables %u %u %u : slabdata %lu %lu %lu",
 		      s->name, &s->active_objs, &s->num_objs, &s->objsize, &s->objperslab,
 		      &s->pagesperslab, &s->limit, &s->batchcount, &s->shared, &s->active_slabs,
 		      &s->num_slabs, &s->sharedavail) == 12;
@@ -218,11 +217,12 @@ static __maybe_unused void slab_check_node(struct kmem_cache *c, int nid)
 
 			if (!ok)
 				spin_unlock(&n->list_lock);
-			cr_assert(ok,
-				  "%s node %d: slab %p on %s has inuse %u, a free chain of %u, node "
-				  "%u (num %u)",
-				  c->name, nid, (void *)slab, names[l], slab->inuse, chain,
-				  slab->nodeid, c->num);
+			cr_assert(
+				ok,
+				"%s node %d: slab %p on %s has inuse %u, a free chain of %u, node "
+				"%u (num %u)",
+				c->name, nid, (void *)slab, names[l], slab->inuse, chain,
+				slab->nodeid, c->num);
 			free_objects += c->num - slab->inuse;
 			slabs++;
 		}

@@ -12,13 +12,15 @@
  * no shared array) so that every allocation takes one object from the slabs
  * and at most one freed object waits in the array.
  *
- * The background reaper first runs 2 s after the first slab of the process
- * was grown; every test here takes a few milliseconds, so nothing moves
- * objects behind a test's back.
+ * The background reaper (kswapd's cache_reap every 2 s) is stopped, so that
+ * nothing moves objects behind a test's back; kmem_cache_reap() runs the
+ * same pass by hand.
  */
 #include <errno.h>
 #include <signal.h>
 #include <stdalign.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "platform/os.h"
 #include "slab_test.h"
@@ -29,6 +31,7 @@ static void setup(void)
 {
 	cr_assert_eq(kmem_init(&(struct kmem_config){ .mem_size = ARENA_SIZE, .no_reporting = 1 }),
 		     0);
+	kswapd_stop(); /* no background reaper: the tests look at lists and arrays exactly */
 }
 
 static void teardown(void)
@@ -53,7 +56,7 @@ static struct kmem_cache *create_tuned(const char *name, unsigned int size, cons
 #define assert_lists(c, want_partial, want_full, want_free, want_free_objects)                     \
 	do {                                                                                       \
 		struct node_counts __nc = node_counts((c), 0);                                     \
-		cr_assert(__nc.partial == (want_partial) && __nc.full == (want_full) &&           \
+		cr_assert(__nc.partial == (want_partial) && __nc.full == (want_full) &&            \
 				  __nc.free == (want_free) &&                                      \
 				  __nc.free_objects == (want_free_objects),                        \
 			  "%s: partial %lu full %lu free %lu free_objects %lu; expected %d %d %d " \
@@ -293,9 +296,10 @@ Test(slab, free_limit_destroys_free_slabs)
 	cr_assert_eq(nc.free_objects, nc.total_slabs * 15 - 1);
 	cr_assert_leq(nc.free_objects, n->free_limit, "%lu free objects kept, free_limit %u",
 		      nc.free_objects, n->free_limit);
-	cr_assert_gt(nc.free_objects + 15, n->free_limit,
-		     "a whole free slab more than needed was destroyed (%lu free objects, limit %u)",
-		     nc.free_objects, n->free_limit);
+	cr_assert_gt(
+		nc.free_objects + 15, n->free_limit,
+		"a whole free slab more than needed was destroyed (%lu free objects, limit %u)",
+		nc.free_objects, n->free_limit);
 	cr_assert_lt(nc.total_slabs, NR_SLABS);
 	cr_assert_eq(zone_free_pages(0, ZONE_NORMAL), before - nc.total_slabs,
 		     "destroyed slabs' pages are back in the buddy lists");
@@ -480,8 +484,7 @@ Test(slab, slabinfo_write_tunables)
 	cr_assert_eq(s.limit, 32);
 	cr_assert_eq(s.batchcount, 16);
 	cr_assert_eq(s.shared, 4);
-	cr_assert_eq(s.active_objs, 100, "the old arrays were drained: %lu active",
-		     s.active_objs);
+	cr_assert_eq(s.active_objs, 100, "the old arrays were drained: %lu active", s.active_objs);
 	cr_assert_eq(c->node[0]->shared->limit, 4 * 16);
 	cr_assert_eq(c->node[0]->free_limit, (1 + os_nr_cpus()) * 16 + 15);
 	slab_check(c);
@@ -499,6 +502,9 @@ Test(slab, slabinfo_write_tunables)
 		kmem_cache_free(c, objs[i]);
 	cr_assert_leq(my_array(c)->avail, 32);
 	cr_assert_leq(node_counts(c, 0).shared_avail, 64);
+	cr_assert_gt(node_counts(c, 0).shared_avail, 0, "200 frees into arrays of 32 fill it");
+	cr_assert(slabinfo_find(NULL, "tune-test", &s));
+	cr_assert_eq(s.sharedavail, node_counts(c, 0).shared_avail);
 
 	printk_capture();
 	cr_assert_eq(kmem_proc_write("slabinfo", "tune-test 8 16 0"), -EINVAL,
@@ -685,6 +691,67 @@ Test(slab, slab_panic_with_good_arguments_is_a_cache)
 	kmem_cache_destroy(c);
 }
 
+/* The panic message names the cache, as the kernel's does; seen from a child that aborts. */
+static int panic_pipe = -1;
+
+static void write_to_pipe(int level, const char *msg)
+{
+	(void)level;
+	if (write(panic_pipe, msg, strlen(msg)) < 0)
+		_exit(99);
+}
+
+Test(slab, slab_panic_message_names_the_cache)
+{
+	int fds[2];
+	char buf[4096];
+	size_t len = 0;
+	ssize_t n;
+	int status;
+
+	cr_assert_eq(pipe(fds), 0);
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		close(fds[0]);
+		panic_pipe = fds[1];
+		kmem_set_printk(write_to_pipe);
+		kmem_cache_create("panic-named", 64, 3, SLAB_PANIC, NULL);
+		_exit(0); /* not reached: SLAB_PANIC aborts */
+	}
+	cr_assert_neq(pid, -1);
+	close(fds[1]);
+	while (len < sizeof(buf) - 1 && (n = read(fds[0], buf + len, sizeof(buf) - 1 - len)) > 0)
+		len += (size_t)n;
+	buf[len] = '\0';
+	close(fds[0]);
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT,
+		  "the child was not aborted (status %#x)", status);
+	cr_assert(strstr(buf, "align 3 is not a power of two"), "messages: %s", buf);
+	cr_assert(strstr(buf, "Kernel panic - not syncing: kmem_cache_create(): failed to create "
+			      "slab `panic-named'"),
+		  "messages: %s", buf);
+}
+
+Test(slab, bootstrap_caches_cannot_be_destroyed)
+{
+	unsigned long errors = kmem_error_count();
+	struct slabinfo_line s;
+
+	printk_capture();
+	kmem_cache_destroy(kmem_cache);
+	cr_assert_eq(kmem_error_count(), errors + 1);
+	cr_assert(printk_logged("kmem_cache is a bootstrap cache"), "log: %s", printk_log);
+	cr_assert(slabinfo_find(NULL, "kmem_cache", &s));
+	cr_assert(slabinfo_find(NULL, "kmem_cache_node", &s));
+	/* Still works. */
+	struct kmem_cache *c = kmem_cache_create("after-bootstrap", 64, 0, 0, NULL);
+
+	cr_assert_not_null(c);
+	kmem_cache_destroy(c);
+}
+
 /* ------------------------------------------------------------ KMEM_CACHE */
 
 struct foo {
@@ -720,7 +787,8 @@ Test(slab, kmem_cache_macro)
 	for (int i = 0; i < 100; i++) {
 		f[i] = kmem_cache_alloc(foo, GFP_KERNEL);
 		b[i] = kmem_cache_alloc(bar, GFP_KERNEL);
-		expect((uintptr_t)f[i] % alignof(struct foo) == 0, "foo %p misaligned", (void *)f[i]);
+		expect((uintptr_t)f[i] % alignof(struct foo) == 0, "foo %p misaligned",
+		       (void *)f[i]);
 		expect((uintptr_t)b[i] % 64 == 0, "bar %p misaligned", (void *)b[i]);
 	}
 	cr_assert(slabinfo_find(NULL, "foo", &(struct slabinfo_line){ 0 }));
@@ -824,6 +892,50 @@ Test(slab, reap_array_touched_logic)
 }
 
 /*
+ * The shared array is reaped the same way: a fifth of its limit a pass,
+ * except on the pass after a refill took objects from it.
+ */
+Test(slab, reap_shared_array_touched_logic)
+{
+	struct kmem_cache *c = create_tuned("reap-shared", 256, "8 4 4");
+	struct array_cache *shared = c->node[0]->shared;
+	void *objs[40];
+
+	cr_assert_not_null(shared);
+	cr_assert_eq(shared->limit, 16);
+	for (int i = 0; i < 40; i++)
+		objs[i] = kmem_cache_alloc(c, GFP_KERNEL);
+	for (int i = 0; i < 40; i++)
+		kmem_cache_free(c, objs[i]);
+	cr_assert_eq(shared->avail, 16, "flushes of 4 filled the shared array");
+	cr_assert_eq(shared->touched, 0, "no refill came from it yet");
+	struct array_cache *ac = my_array(c);
+	unsigned int mine = ac->avail;
+
+	kmem_cache_reap();
+	cr_assert_eq(shared->avail, 12, "(16 + 4) / 5 = 4 objects back to the slabs");
+	cr_assert_eq(ac->avail, mine, "this thread's array was used: left alone");
+
+	/* Empty this thread's array, then one more: a refill of 4 from the shared array. */
+	for (unsigned int i = 0; i <= mine; i++)
+		objs[i] = kmem_cache_alloc(c, GFP_KERNEL);
+	cr_assert_eq(shared->avail, 8);
+	cr_assert_eq(shared->touched, 1);
+	cr_assert_eq(ac->avail, 3);
+	kmem_cache_reap();
+	cr_assert_eq(shared->avail, 8, "refilled from since the last pass: left alone");
+	kmem_cache_reap();
+	cr_assert_eq(shared->avail, 4);
+	kmem_cache_reap();
+	cr_assert_eq(shared->avail, 0, "4 left: (16 + 4) / 5 = 4 of them go");
+	slab_check(c);
+	for (unsigned int i = 0; i <= mine; i++)
+		kmem_cache_free(c, objs[i]);
+	cr_assert_eq(kmem_cache_shrink(c), 0);
+	kmem_cache_destroy(c);
+}
+
+/*
  * Free slabs: a node whose free list was used since the last pass
  * (free_touched) keeps them; afterwards every pass destroys
  * (free_limit + 5 * num - 1) / (5 * num) of them.
@@ -869,8 +981,9 @@ Test(slab, reap_free_slabs_touched_logic)
 static void setup_nodes(void)
 {
 	cr_assert_eq(kmem_init(&(struct kmem_config){
-				 .mem_size = ARENA_SIZE, .nr_nodes = 2, .no_reporting = 1 }),
+			     .mem_size = ARENA_SIZE, .nr_nodes = 2, .no_reporting = 1 }),
 		     0);
+	kswapd_stop();
 }
 
 TestSuite(slab_nodes, .init = setup_nodes, .fini = teardown);
@@ -1007,7 +1120,8 @@ Test(slab_nodes, shrink_drains_alien_arrays_before_shared_arrays)
 		cr_assert_eq(pthread_join(t, NULL), 0);
 	}
 	cr_assert_eq(f.node, 1, "no thread landed on node 1");
-	cr_assert_eq(c->node[1]->alien[0]->avail, 5, "node 0's objects wait in node 1's alien array");
+	cr_assert_eq(c->node[1]->alien[0]->avail, 5,
+		     "node 0's objects wait in node 1's alien array");
 	cr_assert_eq(kmem_cache_shrink(c), 0, "objects left behind in a shared array");
 	cr_assert_eq(node_counts(c, 0).total_slabs, 0);
 	cr_assert_eq(node_counts(c, 0).shared_avail, 0);

@@ -198,7 +198,8 @@ Test(slab_geometry, layout_of_a_slab)
 {
 	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
 		const struct geometry *g = &table[i];
-		struct kmem_cache *c = kmem_cache_create(g->name, g->size, g->align, g->flags, NULL);
+		struct kmem_cache *c =
+			kmem_cache_create(g->name, g->size, g->align, g->flags, NULL);
 		size_t slab_bytes = PAGE_SIZE << g->order;
 
 		cr_assert_not_null(c);
@@ -211,7 +212,8 @@ Test(slab_geometry, layout_of_a_slab)
 
 		cr_assert_eq(page->slab_cache, c, "%s: the page does not name its cache", g->name);
 		cr_assert_eq(base, (char *)slab->s_mem - slab->colouroff,
-			     "%s: s_mem - colouroff is not the slab's naturally aligned start", g->name);
+			     "%s: s_mem - colouroff is not the slab's naturally aligned start",
+			     g->name);
 		if (g->off_slab) {
 			cr_assert(slab_bytes <= (uintptr_t)((char *)slab - base),
 				  "%s: off-slab descriptor %p lies inside the slab at %p", g->name,
@@ -372,8 +374,7 @@ Test(slab_geometry, kmalloc_caches)
 		cr_expect_eq(c->size, want[i].size, "%s: size %u", want[i].name, c->size);
 		cr_expect_eq(c->num, want[i].num, "%s: num %u, expected %u", want[i].name, c->num,
 			     want[i].num);
-		cr_expect_eq(c->gfporder, want[i].order, "%s: order %u", want[i].name,
-			     c->gfporder);
+		cr_expect_eq(c->gfporder, want[i].order, "%s: order %u", want[i].name, c->gfporder);
 		cr_expect_eq(!!(c->flags & CFLGS_OFF_SLAB), want[i].off_slab, "%s: off-slab %d",
 			     want[i].name, !!(c->flags & CFLGS_OFF_SLAB));
 		cr_expect_eq(c->colour, (size_t)want[i].colour, "%s: colour %zu", want[i].name,

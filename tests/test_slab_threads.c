@@ -69,7 +69,8 @@ static uint64_t prng(uint64_t *state)
 
 static void setup(void)
 {
-	cr_assert_eq(kmem_init(&(struct kmem_config){ .mem_size = MEM_SIZE, .no_reporting = 1 }), 0);
+	cr_assert_eq(kmem_init(&(struct kmem_config){ .mem_size = MEM_SIZE, .no_reporting = 1 }),
+		     0);
 	printk_capture();
 	atomic_store(&stop, false);
 	atomic_store(&thread_failed, 0);
@@ -765,7 +766,7 @@ Test(slab_threads, fork_with_threads_holding_arrays)
 static void setup_few_units(void)
 {
 	cr_assert_eq(kmem_init(&(struct kmem_config){
-				 .mem_size = MEM_SIZE, .nr_cpus = 3, .no_reporting = 1 }),
+			     .mem_size = MEM_SIZE, .nr_cpus = 3, .no_reporting = 1 }),
 		     0);
 	printk_capture();
 	atomic_store(&stop, false);
@@ -859,7 +860,7 @@ Test(slab_few_units, threads_without_a_unit_still_allocate)
 static void setup_two_nodes(void)
 {
 	cr_assert_eq(kmem_init(&(struct kmem_config){
-				 .mem_size = MEM_SIZE, .nr_nodes = 2, .no_reporting = 1 }),
+			     .mem_size = MEM_SIZE, .nr_nodes = 2, .no_reporting = 1 }),
 		     0);
 	printk_capture();
 	atomic_store(&stop, false);
