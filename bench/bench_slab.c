@@ -70,7 +70,8 @@ struct alloc {
 };
 
 static struct alloc allocs[] = {
-	{ "kmem kmem_cache_alloc + kmem_cache_free", "kmem_cache", API_CACHE, NULL, NULL, true, true },
+	{ "kmem kmem_cache_alloc + kmem_cache_free", "kmem_cache", API_CACHE, NULL, NULL, true,
+	  true },
 	{ "kmem kmalloc + kfree", "kmalloc", API_KMALLOC, NULL, NULL, true, true },
 	{ "glibc malloc + free (system)", "glibc", API_MALLOC, NULL, NULL, false, true },
 	{ "mimalloc malloc + free", "mimalloc", API_MALLOC,
@@ -437,7 +438,8 @@ int main(int argc, char **argv)
 			mx[w][k] = s[nr_runs - 1];
 			fprintf(stderr,
 				"bench_slab: %-9s %-40s %8.1f ns/pair (median of %d; min %.1f, max %.1f)\n",
-				wl_names[w], allocs[k].name, med[w][k], nr_runs, mn[w][k], mx[w][k]);
+				wl_names[w], allocs[k].name, med[w][k], nr_runs, mn[w][k],
+				mx[w][k]);
 		}
 	}
 
@@ -471,7 +473,8 @@ int main(int argc, char **argv)
 			if (!used(k, (enum workload)w))
 				continue;
 			printf("| %s | %.1f | %.1f .. %.1f | %.2f | %.2f |\n", allocs[k].name,
-			       med[w][k], mn[w][k], mx[w][k], med[w][k] / best, med[w][k] / best_peer);
+			       med[w][k], mn[w][k], mx[w][k], med[w][k] / best,
+			       med[w][k] / best_peer);
 		}
 		int gk = w == W_MIXED ? 1 : 0;
 		double v = med[w][gk] / best_peer;

@@ -26,8 +26,10 @@ struct kmem_config {
 	unsigned int nr_nodes; /* NUMA nodes, each with an equal share; default 1 */
 	size_t dma_size; /* bytes of ZONE_DMA at the start of node 0; default 16 MiB */
 	void *mem; /* caller-supplied memory (embedded use): no mmap at all; mem_size bytes */
-	unsigned long min_free_kbytes; /* reserve below which GFP_KERNEL fails; default: kernel formula */
-	unsigned int reporting_delay_ms; /* free memory goes back to the OS after this; default 2000 */
+	unsigned long
+		min_free_kbytes; /* reserve below which GFP_KERNEL fails; default: kernel formula */
+	unsigned int
+		reporting_delay_ms; /* free memory goes back to the OS after this; default 2000 */
 	int no_reporting; /* keep free memory resident (never madvise) */
 	unsigned int nr_cpus; /* threads with per-CPU caches at once; default 4096 (8 with mem) */
 };

@@ -71,15 +71,15 @@ enum pageflags {
  * kernel's page flag bitops are atomic or READ_ONCE for the same reason).
  */
 #define PAGEFLAG(name, bit)                                                                        \
-	static inline bool Page##name(const struct page *page)                                    \
+	static inline bool Page##name(const struct page *page)                                     \
 	{                                                                                          \
 		return READ_ONCE(page->flags) & (1UL << (bit));                                    \
 	}                                                                                          \
-	static inline void SetPage##name(struct page *page)                                       \
+	static inline void SetPage##name(struct page *page)                                        \
 	{                                                                                          \
 		WRITE_ONCE(page->flags, page->flags | 1UL << (bit));                               \
 	}                                                                                          \
-	static inline void ClearPage##name(struct page *page)                                     \
+	static inline void ClearPage##name(struct page *page)                                      \
 	{                                                                                          \
 		WRITE_ONCE(page->flags, page->flags & ~(1UL << (bit)));                            \
 	}
@@ -251,15 +251,17 @@ static inline struct zone *next_zone(struct zone *zone)
 
 	if (zone < &pgdat->node_zones[MAX_NR_ZONES - 1])
 		return zone + 1;
-	return pgdat->node_id + 1 < kmem_memory.nr_nodes ? &node_data[pgdat->node_id + 1].node_zones[0]
-						     : NULL;
+	return pgdat->node_id + 1 < kmem_memory.nr_nodes ?
+		       &node_data[pgdat->node_id + 1].node_zones[0] :
+		       NULL;
 }
 
 #define for_each_zone(zone)                                                                        \
 	for (zone = kmem_memory.nr_nodes ? &node_data[0].node_zones[0] : NULL; zone;               \
 	     zone = next_zone(zone))
 #define for_each_populated_zone(zone)                                                              \
-	for_each_zone(zone) if (populated_zone(zone))
+	for_each_zone(zone)                                                                        \
+		if (populated_zone(zone))
 
 int kmem_auto_init(void);
 
@@ -296,7 +298,8 @@ static __always_inline void *__page_address(const struct page *page)
 
 static __always_inline bool kmem_addr_valid(const void *addr)
 {
-	return (uintptr_t)((const char *)addr - kmem_memory.base) < kmem_memory.max_pfn << PAGE_SHIFT;
+	return (uintptr_t)((const char *)addr - kmem_memory.base) < kmem_memory.max_pfn
+									    << PAGE_SHIFT;
 }
 
 static __always_inline struct page *__virt_to_page(const void *addr)

@@ -64,10 +64,26 @@ static int parse_size(const char *s, size_t *out)
 	unsigned int shift = 0;
 
 	switch (*end) {
-	case 'k': case 'K': shift = 10; end++; break;
-	case 'm': case 'M': shift = 20; end++; break;
-	case 'g': case 'G': shift = 30; end++; break;
-	case 't': case 'T': shift = 40; end++; break;
+	case 'k':
+	case 'K':
+		shift = 10;
+		end++;
+		break;
+	case 'm':
+	case 'M':
+		shift = 20;
+		end++;
+		break;
+	case 'g':
+	case 'G':
+		shift = 30;
+		end++;
+		break;
+	case 't':
+	case 'T':
+		shift = 40;
+		end++;
+		break;
 	}
 	if (shift && (*end == 'i' || *end == 'I'))
 		end++;
@@ -153,8 +169,8 @@ static int layout_external(const struct kmem_config *c, char **units, char **met
 	/* Each page costs PAGE_SIZE, its descriptor, and 1/512 of a pageblock byte. */
 	size_t avail = end - p;
 	unsigned long pages = avail / (PAGE_SIZE + sizeof(struct page) + 1);
-	size_t meta_size = ALIGN(pages * sizeof(struct page) + pages / pageblock_nr_pages + 1,
-				 PAGE_SIZE);
+	size_t meta_size =
+		ALIGN(pages * sizeof(struct page) + pages / pageblock_nr_pages + 1, PAGE_SIZE);
 
 	*meta = p;
 	if (meta_size >= avail)
@@ -181,8 +197,8 @@ static int layout_reserve(const struct kmem_config *c, char **units, char **meta
 	reservation.meta_size = meta_bytes(pages);
 	reservation.meta = os_reserve(reservation.meta_size, PAGE_SIZE);
 	if (!reservation.pcpu)
-		reservation.pcpu = os_reserve(DEFAULT_NR_CPUS * PCPU_MAX_UNIT_SIZE,
-					      PCPU_MAX_UNIT_SIZE);
+		reservation.pcpu =
+			os_reserve(DEFAULT_NR_CPUS * PCPU_MAX_UNIT_SIZE, PCPU_MAX_UNIT_SIZE);
 	if (!reservation.arena || !reservation.meta || !reservation.pcpu) {
 		pr_err("kmem_init: cannot reserve %zu MiB of address space\n", size >> 20);
 		return -ENOMEM;
@@ -402,8 +418,8 @@ static int __kmem_init(const struct kmem_config *cfg)
 	kmem_memory.min_free_kbytes = c.min_free_kbytes;
 	if (c.mem)
 		memset(meta, 0, meta_bytes(nr_pages));
-	ret = percpu_init(units, c.mem ? EXTERNAL_UNIT_SIZE : PCPU_MAX_UNIT_SIZE,
-			  (int)c.nr_cpus, c.mem != NULL);
+	ret = percpu_init(units, c.mem ? EXTERNAL_UNIT_SIZE : PCPU_MAX_UNIT_SIZE, (int)c.nr_cpus,
+			  c.mem != NULL);
 	if (ret)
 		goto fail;
 	if ((ret = init_nodes(&c, nr_pages)) || (ret = page_alloc_init()))

@@ -201,8 +201,8 @@ bool __free_one_page(struct page *page, unsigned long pfn, struct zone *zone, un
  * Split a block of 2^high pages down to 2^low: the upper halves go back on the
  * free lists (seed 001: 16K -> 8K + 8K -> 4K + 4K + 8K). zone->lock held.
  */
-static inline void expand(struct zone *zone, struct page *page, unsigned int low,
-			  unsigned int high, int migratetype, bool reported)
+static inline void expand(struct zone *zone, struct page *page, unsigned int low, unsigned int high,
+			  int migratetype, bool reported)
 {
 	unsigned long size = 1UL << high;
 
@@ -667,7 +667,8 @@ void setup_per_zone_wmarks(void)
 			clamp(int_sqrt(lowmem_pages * (PAGE_SIZE >> 10) * 16), 128UL, 262144UL);
 	pages_min = kmem_memory.min_free_kbytes >> (PAGE_SHIFT - 10);
 	for_each_zone(zone) {
-		unsigned long tmp = lowmem_pages ? pages_min * zone->managed_pages / lowmem_pages : 0;
+		unsigned long tmp = lowmem_pages ? pages_min * zone->managed_pages / lowmem_pages :
+						   0;
 		unsigned long delta = max(tmp >> 2, zone->managed_pages * 10 / 10000);
 
 		zone->_watermark[WMARK_MIN] = tmp;
@@ -738,8 +739,8 @@ static void prep_new_page(struct page *page, unsigned int order, gfp_t gfp)
 		prep_compound_page(page, order);
 }
 
-static struct page *get_page_from_freelist(gfp_t gfp, unsigned int order,
-					   unsigned int alloc_flags, const struct alloc_context *ac)
+static struct page *get_page_from_freelist(gfp_t gfp, unsigned int order, unsigned int alloc_flags,
+					   const struct alloc_context *ac)
 {
 	for (struct zone **z = ac->zonelist; *z; z++) {
 		struct zone *zone = *z;
@@ -955,8 +956,8 @@ static void bad_page(struct page *page, const char *reason)
 	kmem_bug("BUG: Bad page state in process %s: %s\n"
 		 "page: %p pfn:%#lx addr:%p flags:%#lx order:%lu\n"
 		 "The page is left as it was; nothing was freed.\n",
-		 os_comm(), reason, (void *)page, __page_to_pfn(page),
-		 __page_address(page), page->flags, page->private);
+		 os_comm(), reason, (void *)page, __page_to_pfn(page), __page_address(page),
+		 page->flags, page->private);
 }
 
 /* Checks of the kernel's free_pages_prepare(): true when the page may be freed. */
@@ -1098,15 +1099,18 @@ void show_free_areas(void)
 		pr_warn("Node %d %s free:%lukB min:%lukB low:%lukB high:%lukB managed:%lukB "
 			"free_pcp:%lukB\n",
 			zone->node, zone->name, zone_page_state_free(zone) << (PAGE_SHIFT - 10),
-			wmark_pages(zone, WMARK_MIN) << (PAGE_SHIFT - 10), wmark_pages(zone, WMARK_LOW) << (PAGE_SHIFT - 10),
-			wmark_pages(zone, WMARK_HIGH) << (PAGE_SHIFT - 10), zone->managed_pages << (PAGE_SHIFT - 10),
+			wmark_pages(zone, WMARK_MIN) << (PAGE_SHIFT - 10),
+			wmark_pages(zone, WMARK_LOW) << (PAGE_SHIFT - 10),
+			wmark_pages(zone, WMARK_HIGH) << (PAGE_SHIFT - 10),
+			zone->managed_pages << (PAGE_SHIFT - 10),
 			nr_free_pcp_pages(zone) << (PAGE_SHIFT - 10));
 		len = snprintf(line, sizeof(line), "Node %d %s: ", zone->node, zone->name);
 		for (unsigned int o = 0; o < NR_PAGE_ORDERS; o++) {
 			unsigned long nr = READ_ONCE(zone->free_area[o].nr_free);
 
 			total += nr << o;
-			len += snprintf(line + len, sizeof(line) - len, "%lu*%lukB ", nr, (PAGE_SIZE >> 10) << o);
+			len += snprintf(line + len, sizeof(line) - len, "%lu*%lukB ", nr,
+					(PAGE_SIZE >> 10) << o);
 		}
 		snprintf(line + len, sizeof(line) - len, "= %lukB", total << (PAGE_SHIFT - 10));
 		pr_warn("%s\n", line);

@@ -73,8 +73,8 @@ void page_reporting_notify_free(struct zone *zone, unsigned int order)
 	 * Wake the reporter only to start its delay, or when free memory passed
 	 * the high-water mark: a block churned at this order wakes nobody.
 	 */
-	bool was_pending = atomic_exchange_explicit(&zone->report_pending, true,
-						    memory_order_relaxed);
+	bool was_pending =
+		atomic_exchange_explicit(&zone->report_pending, true, memory_order_relaxed);
 
 	if (!was_pending || unreported_pages(zone) > zone->report_high)
 		atomic_store_explicit(&reporting_kick, true, memory_order_relaxed);

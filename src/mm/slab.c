@@ -462,8 +462,8 @@ static struct slab *get_first_slab(struct kmem_cache_node *n)
 }
 
 /* After taking objects from @slab: move it to the list its inuse now says. */
-static void fixup_slab_list(struct kmem_cache *cachep, struct kmem_cache_node *n,
-			    struct slab *slab, bool was_free)
+static void fixup_slab_list(struct kmem_cache *cachep, struct kmem_cache_node *n, struct slab *slab,
+			    bool was_free)
 {
 	if (was_free)
 		n->free_slabs--;
@@ -950,8 +950,7 @@ static int setup_kmem_cache_nodes(struct kmem_cache *cachep, struct kmem_cache_n
 				return -ENOMEM;
 		}
 		if (kmem_memory.nr_nodes > 1 && !n->alien && !boot)
-			n->alien = alloc_alien_cache(node, cachep->limit > 1 ? 12 : 1,
-						     0xbaadf00d);
+			n->alien = alloc_alien_cache(node, cachep->limit > 1 ? 12 : 1, 0xbaadf00d);
 		spin_lock(&n->list_lock);
 		old_shared = n->shared;
 		if (old_shared)
@@ -968,9 +967,8 @@ static int setup_kmem_cache_nodes(struct kmem_cache *cachep, struct kmem_cache_n
  * drained through on_each_cpu after the switch, so an object freed into an
  * old array meanwhile is not lost. slab_mutex held.
  */
-static int do_tune_cpucache(struct kmem_cache *cachep, unsigned int limit,
-			    unsigned int batchcount, unsigned int shared,
-			    struct kmem_cache_node *boot)
+static int do_tune_cpucache(struct kmem_cache *cachep, unsigned int limit, unsigned int batchcount,
+			    unsigned int shared, struct kmem_cache_node *boot)
 {
 	void __percpu *cpu_cache =
 		__alloc_percpu(sizeof(struct array_cache) + limit * sizeof(void *), 64);
@@ -1406,7 +1404,8 @@ int kmem_cache_init(void)
 	kmem_cache = &kmem_cache_boot;
 	kmem_cache_node = &kmem_cache_node_boot;
 	ret = __setup_cache(kmem_cache, "kmem_cache", sizeof(struct kmem_cache),
-			    __alignof__(struct kmem_cache), SLAB_HWCACHE_ALIGN, NULL, boot_nodes[0]);
+			    __alignof__(struct kmem_cache), SLAB_HWCACHE_ALIGN, NULL,
+			    boot_nodes[0]);
 	if (!ret)
 		ret = __setup_cache(kmem_cache_node, "kmem_cache_node",
 				    sizeof(struct kmem_cache_node), 0, SLAB_HWCACHE_ALIGN, NULL,

@@ -113,8 +113,7 @@ struct kmem_cache {
 	struct kmem_cache_node *node[MAX_NUMNODES];
 };
 
-static inline struct array_cache *cpu_cache_get(struct percpu_area *area,
-						struct kmem_cache *cachep)
+static inline struct array_cache *cpu_cache_get(struct percpu_area *area, struct kmem_cache *cachep)
 {
 	/*
 	 * Acquire (a plain load on x86): a retune may hand out per-CPU space

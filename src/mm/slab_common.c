@@ -31,21 +31,23 @@ static const struct {
 	unsigned int size;
 } kmalloc_info[KMALLOC_SHIFT_HIGH + 1] = {
 #define INIT_KMALLOC_INFO(__size, __short)                                                         \
-	{ { "kmalloc-" #__short, "kmalloc-rcl-" #__short, "dma-kmalloc-" #__short }, __size }
-	[1] = INIT_KMALLOC_INFO(96, 96),      [2] = INIT_KMALLOC_INFO(192, 192),
-	[3] = INIT_KMALLOC_INFO(8, 8),	      [4] = INIT_KMALLOC_INFO(16, 16),
-	[5] = INIT_KMALLOC_INFO(32, 32),      [6] = INIT_KMALLOC_INFO(64, 64),
-	[7] = INIT_KMALLOC_INFO(128, 128),    [8] = INIT_KMALLOC_INFO(256, 256),
-	[9] = INIT_KMALLOC_INFO(512, 512),    [10] = INIT_KMALLOC_INFO(1024, 1k),
-	[11] = INIT_KMALLOC_INFO(2048, 2k),   [12] = INIT_KMALLOC_INFO(4096, 4k),
+	{                                                                                          \
+		{ "kmalloc-" #__short, "kmalloc-rcl-" #__short, "dma-kmalloc-" #__short }, __size  \
+	}
+	[1] = INIT_KMALLOC_INFO(96, 96),    [2] = INIT_KMALLOC_INFO(192, 192),
+	[3] = INIT_KMALLOC_INFO(8, 8),	    [4] = INIT_KMALLOC_INFO(16, 16),
+	[5] = INIT_KMALLOC_INFO(32, 32),    [6] = INIT_KMALLOC_INFO(64, 64),
+	[7] = INIT_KMALLOC_INFO(128, 128),  [8] = INIT_KMALLOC_INFO(256, 256),
+	[9] = INIT_KMALLOC_INFO(512, 512),  [10] = INIT_KMALLOC_INFO(1024, 1k),
+	[11] = INIT_KMALLOC_INFO(2048, 2k), [12] = INIT_KMALLOC_INFO(4096, 4k),
 	[13] = INIT_KMALLOC_INFO(8192, 8k),
 #undef INIT_KMALLOC_INFO
 };
 
 /* Class index for sizes 1..192, by (size - 1) / 8. */
 static const unsigned char size_index[24] = {
-	3, /* 8 */   4, /* 16 */  5, /* 24 */  5, /* 32 */  6, /* 40 */	 6, /* 48 */
-	6, /* 56 */  6, /* 64 */  1, /* 72 */  1, /* 80 */  1, /* 88 */	 1, /* 96 */
+	3, /* 8 */ 4,	/* 16 */ 5,  /* 24 */ 5,  /* 32 */ 6,  /* 40 */ 6, /* 48 */
+	6, /* 56 */ 6,	/* 64 */ 1,  /* 72 */ 1,  /* 80 */ 1,  /* 88 */ 1, /* 96 */
 	7, /* 104 */ 7, /* 112 */ 7, /* 120 */ 7, /* 128 */ 2, /* 136 */ 2, /* 144 */
 	2, /* 152 */ 2, /* 160 */ 2, /* 168 */ 2, /* 176 */ 2, /* 184 */ 2, /* 192 */
 };
@@ -169,8 +171,7 @@ struct kmalloc_obj {
 	struct page *large;
 };
 
-static bool kmalloc_lookup(const void *objp, const char *who, void *caller,
-			   struct kmalloc_obj *obj)
+static bool kmalloc_lookup(const void *objp, const char *who, void *caller, struct kmalloc_obj *obj)
 {
 	obj->cachep = NULL;
 	obj->large = NULL;
@@ -205,8 +206,9 @@ static bool kmalloc_lookup(const void *objp, const char *who, void *caller,
 		return true;
 	}
 	kmem_bug("BUG: %s(%p): the page is %s (called from %p); ignored\n", who, objp,
-		 PageLargeKmalloc(head) ? "inside a large kmalloc block, not its start"
-					: "not a kmalloc allocation (free, or from the page allocator)",
+		 PageLargeKmalloc(head) ?
+			 "inside a large kmalloc block, not its start" :
+			 "not a kmalloc allocation (free, or from the page allocator)",
 		 caller);
 	return false;
 }

@@ -14,11 +14,14 @@ struct list_head {
 	struct list_head *next, *prev;
 };
 
-#define LIST_HEAD_INIT(name) { &(name), &(name) }
+#define LIST_HEAD_INIT(name)                                                                       \
+	{                                                                                          \
+		&(name), &(name)                                                                   \
+	}
 #define LIST_HEAD(name) struct list_head name = LIST_HEAD_INIT(name)
 
 #ifndef container_of
-#define container_of(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
+#define container_of(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
 #endif
 
 static inline void INIT_LIST_HEAD(struct list_head *list)
@@ -110,17 +113,16 @@ static inline void list_splice(struct list_head *list, struct list_head *head)
 
 #define list_for_each(pos, head) for (pos = (head)->next; pos != (head); pos = pos->next)
 
-#define list_for_each_entry(pos, head, member)                                                    \
-	for (pos = list_first_entry(head, typeof(*pos), member); &pos->member != (head);          \
+#define list_for_each_entry(pos, head, member)                                                     \
+	for (pos = list_first_entry(head, typeof(*pos), member); &pos->member != (head);           \
 	     pos = list_next_entry(pos, member))
 
-#define list_for_each_entry_reverse(pos, head, member)                                            \
-	for (pos = list_last_entry(head, typeof(*pos), member); &pos->member != (head);           \
+#define list_for_each_entry_reverse(pos, head, member)                                             \
+	for (pos = list_last_entry(head, typeof(*pos), member); &pos->member != (head);            \
 	     pos = list_prev_entry(pos, member))
 
-#define list_for_each_entry_safe(pos, n, head, member)                                            \
-	for (pos = list_first_entry(head, typeof(*pos), member),                                 \
-	    n = list_next_entry(pos, member);                                                      \
+#define list_for_each_entry_safe(pos, n, head, member)                                             \
+	for (pos = list_first_entry(head, typeof(*pos), member), n = list_next_entry(pos, member); \
 	     &pos->member != (head); pos = n, n = list_next_entry(n, member))
 
 #endif /* KMEM_PLATFORM_LIST_H */

@@ -119,8 +119,9 @@ struct percpu_area *pcpu_attach_thread(void)
 	spin_unlock(&pcpu_lock);
 	if (!area) {
 		/* Such threads still work, through the locked paths: say so once, not per call. */
-		WARN_ON_ONCE(true, "more than %d threads allocate at once: no per-CPU unit left; "
-				   "the others take the slower locked paths\n",
+		WARN_ON_ONCE(true,
+			     "more than %d threads allocate at once: no per-CPU unit left; "
+			     "the others take the slower locked paths\n",
 			     pcpu_nr_units);
 		return NULL;
 	}

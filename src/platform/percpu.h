@@ -133,7 +133,7 @@ unsigned int pcpu_nr_online(void);
 /* Highest unit index ever used + 1: the bound for per_cpu_ptr() walks. */
 extern int nr_cpu_ids;
 
-#define for_each_online_cpu(cpu)                                                                  \
+#define for_each_online_cpu(cpu)                                                                   \
 	for (cpu = 0; cpu < nr_cpu_ids; cpu++)                                                     \
 		if (per_cpu_area(cpu)->online)
 

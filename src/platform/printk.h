@@ -27,7 +27,7 @@ __printf(1, 2) void kmem_bug(const char *fmt, ...);
 void kmem_set_bug_panics(bool panics);
 
 /* WARN_ON_ONCE for a call site: prints the warning the first time @cond holds. */
-#define WARN_ON_ONCE(cond, ...)                                                                   \
+#define WARN_ON_ONCE(cond, ...)                                                                    \
 	({                                                                                         \
 		static bool __warned;                                                              \
 		bool __c = !!(cond);                                                               \

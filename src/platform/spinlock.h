@@ -15,7 +15,10 @@ typedef struct {
 	atomic_int state; /* 0 unlocked, 1 locked, 2 locked with waiters */
 } spinlock_t;
 
-#define __SPIN_LOCK_UNLOCKED { 0 }
+#define __SPIN_LOCK_UNLOCKED                                                                       \
+	{                                                                                          \
+		0                                                                                  \
+	}
 #define DEFINE_SPINLOCK(name) spinlock_t name = __SPIN_LOCK_UNLOCKED
 
 void __spin_lock_slow(spinlock_t *lock);
@@ -30,9 +33,8 @@ static inline void spin_lock(spinlock_t *lock)
 {
 	int unlocked = 0;
 
-	if (likely(atomic_compare_exchange_strong_explicit(&lock->state, &unlocked, 1,
-							   memory_order_acquire,
-							   memory_order_relaxed)))
+	if (likely(atomic_compare_exchange_strong_explicit(
+		    &lock->state, &unlocked, 1, memory_order_acquire, memory_order_relaxed)))
 		return;
 	__spin_lock_slow(lock);
 }
