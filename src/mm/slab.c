@@ -68,15 +68,6 @@ static inline void *index_to_obj(struct kmem_cache *cache, struct slab *slab, un
 	return (char *)slab->s_mem + (size_t)cache->size * idx;
 }
 
-/* (obj - s_mem) / size by multiplication; exact for object starts. */
-static inline unsigned int obj_to_index(const struct kmem_cache *cache, const struct slab *slab,
-					const void *obj)
-{
-	uint64_t offset = (uint64_t)((const char *)obj - (const char *)slab->s_mem);
-
-	return (unsigned int)((offset * cache->reciprocal_buffer_size) >> 40);
-}
-
 static inline struct slab *virt_to_slab(const void *obj)
 {
 	return __virt_to_page(obj)->slab;

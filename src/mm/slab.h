@@ -125,6 +125,15 @@ static inline struct array_cache *cpu_cache_get(struct percpu_area *area, struct
 	return (struct array_cache *)((char *)area + CPU_CACHE_OFFSET(desc));
 }
 
+/* (obj - s_mem) / size by multiplication; exact for object starts. */
+static inline unsigned int obj_to_index(const struct kmem_cache *cache, const struct slab *slab,
+					const void *obj)
+{
+	uint64_t offset = (uint64_t)((const char *)obj - (const char *)slab->s_mem);
+
+	return (unsigned int)((offset * cache->reciprocal_buffer_size) >> 40);
+}
+
 static inline struct kmem_cache *virt_to_cache(const void *obj)
 {
 	return __virt_to_page(obj)->slab_cache;

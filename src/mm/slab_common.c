@@ -189,8 +189,11 @@ static bool kmalloc_lookup(const void *objp, const char *who, void *caller, stru
 		struct slab *slab = page->slab;
 		size_t offset = (size_t)((const char *)objp - (const char *)slab->s_mem);
 
-		if (unlikely((const char *)objp < (const char *)slab->s_mem ||
-			     offset % cachep->size || offset / cachep->size >= cachep->num)) {
+		/* The reciprocal, not two divisions: this runs on every kfree. */
+		unsigned int idx = obj_to_index(cachep, slab, objp);
+
+		if (unlikely((const char *)objp < (const char *)slab->s_mem || idx >= cachep->num ||
+			     (size_t)idx * cachep->size != offset)) {
 			kmem_bug("BUG: %s(%p): not the start of an object of cache %s (objects of "
 				 "%u bytes from %p; called from %p); ignored\n",
 				 who, objp, cachep->name, cachep->size, slab->s_mem, caller);
