@@ -432,8 +432,9 @@ Test(slab, slabinfo_format)
 	cr_assert_eq(s.objsize, 256);
 	cr_assert_eq(s.objperslab, 15);
 	cr_assert_eq(s.pagesperslab, 1);
-	cr_assert_eq(s.limit, 120, "the kernel's default limit for 256 bytes is 120");
-	cr_assert_eq(s.batchcount, 60);
+	/* 64 KiB of objects per thread while per-CPU space is plentiful (the kernel: 120). */
+	cr_assert_eq(s.limit, 256, "default limit for 256-byte objects");
+	cr_assert_eq(s.batchcount, 128);
 	cr_assert_eq(s.shared, shared);
 	cr_assert_eq(s.active_slabs + s.num_slabs + s.sharedavail, 0);
 
@@ -534,7 +535,7 @@ Test(slab, slabinfo_write_tunables)
 }
 
 /*
- * Each cache's per-thread arrays take per-CPU space (1 MiB a thread): what a
+ * Each cache's per-thread arrays take per-CPU space (2 MiB a thread): what a
  * destroyed cache took is reused, so caches can come and go forever.
  */
 Test(slab, many_caches_come_and_go)
@@ -556,6 +557,11 @@ Test(slab, many_caches_come_and_go)
 			       my_array(caches[i])->limit, caches[i]->limit);
 			kmem_cache_free(caches[i], p);
 		}
+		/* Wide arrays while space is plentiful, then the kernel's limits. */
+		expect(caches[0]->limit > 120, "round %d: first cache limit %u", round,
+		       caches[0]->limit);
+		expect(caches[NR - 40]->limit <= 120, "round %d: late cache limit %u", round,
+		       caches[NR - 40]->limit);
 		for (int i = 0; i < NR; i++)
 			kmem_cache_destroy(caches[i]);
 	}

@@ -45,7 +45,10 @@ struct page {
 	unsigned long private; /* buddy order while free */
 	struct kmem_cache *slab_cache; /* owning cache while a slab page */
 	struct slab *slab; /* slab descriptor while a slab page */
-	unsigned long index;
+	union {
+		unsigned long index; /* free pages: when they became free */
+		void *s_mem; /* slab pages: the slab's first object */
+	};
 	unsigned int _refcount;
 	unsigned int _mapcount;
 };

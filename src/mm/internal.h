@@ -408,6 +408,7 @@ __printf(2, 3) void seq_printf(struct seq_file *m, const char *fmt, ...);
 void wakeup_kswapd(struct zone *zone);
 unsigned long try_to_free_pages(gfp_t gfp, unsigned int order);
 void kswapd_stop(void);
+void kswapd_reset(void);
 void vmscan_fork_child(void);
 
 #endif /* KMEM_MM_INTERNAL_H */

@@ -505,5 +505,6 @@ __export void kmem_exit(void)
 	release_reservations();
 	memset(&kmem_memory, 0, sizeof(kmem_memory));
 	memset(node_data, 0, sizeof(node_data));
+	kswapd_reset();
 	spin_unlock(&init_lock);
 }

@@ -407,6 +407,8 @@ static int cache_grow(struct kmem_cache *cachep, gfp_t flags, int nodeid)
 		SetPageSlab(&page[i]);
 		page[i].slab_cache = cachep;
 		page[i].slab = slab;
+		/* kfree checks "object start" from the page alone, without touching the slab. */
+		page[i].s_mem = slab->s_mem;
 	}
 	cache_init_objs(cachep, slab);
 	wakeup_reaper();
@@ -466,7 +468,7 @@ static void fixup_slab_list(struct kmem_cache *cachep, struct kmem_cache_node *n
 }
 
 /* One object straight from @nodeid's slabs (kmem_cache_alloc_node, or no unit left). */
-static void *____cache_alloc_node(struct kmem_cache *cachep, gfp_t flags, int nodeid)
+noinline void *____cache_alloc_node(struct kmem_cache *cachep, gfp_t flags, int nodeid)
 {
 	for (;;) {
 		struct kmem_cache_node *n = cachep->node[nodeid];
@@ -496,8 +498,7 @@ static void *____cache_alloc_node(struct kmem_cache *cachep, gfp_t flags, int no
  * The per-CPU array is empty: refill it with a batch from the shared array
  * or the slabs, growing the cache if need be. Ends the unit section.
  */
-static noinline void *cache_alloc_refill(struct kmem_cache *cachep, gfp_t flags,
-					 struct percpu_area *area)
+noinline void *cache_alloc_refill(struct kmem_cache *cachep, gfp_t flags, struct percpu_area *area)
 {
 	int node = numa_node_id();
 	struct array_cache *ac;
@@ -549,30 +550,7 @@ alloc_done:
 	return objp;
 }
 
-static noinline void *slab_alloc_zero(struct kmem_cache *cachep, gfp_t flags);
-
-static __always_inline void *slab_alloc(struct kmem_cache *cachep, gfp_t flags)
-{
-	struct percpu_area *area;
-	struct array_cache *ac;
-	void *objp;
-
-	if (unlikely(flags & __GFP_ZERO))
-		return slab_alloc_zero(cachep, flags);
-	area = get_cpu_area();
-	if (unlikely(!area))
-		return ____cache_alloc_node(cachep, flags, numa_node_id());
-	ac = cpu_cache_get(area, cachep);
-	if (likely(ac->avail)) {
-		ac->touched = 1;
-		objp = ac->entry[--ac->avail];
-		put_cpu_area(area);
-		return objp;
-	}
-	return cache_alloc_refill(cachep, flags, area);
-}
-
-static noinline void *slab_alloc_zero(struct kmem_cache *cachep, gfp_t flags)
+noinline void *slab_alloc_zero(struct kmem_cache *cachep, gfp_t flags)
 {
 	if (cachep->ctor) {
 		/* Zeroing would undo the constructor: the kernel warns and so do we. */
@@ -682,11 +660,21 @@ static void cache_free_alien(struct kmem_cache *cachep, void *objp, int page_nod
 	spin_unlock(&alien->lock);
 }
 
-static noinline void __cache_free_slow(struct kmem_cache *cachep, void *objp,
-				       struct percpu_area *area)
+/* Frees that miss the fast path: a full array, a remote node's object, or no unit. */
+noinline void __cache_free_slow(struct kmem_cache *cachep, void *objp, struct percpu_area *area)
 {
-	struct array_cache *ac = cpu_cache_prepare(area, cachep);
 	LIST_HEAD(list);
+
+	if (unlikely(!area)) {
+		int node = virt_to_slab(objp)->nodeid;
+
+		spin_lock(&cachep->node[node]->list_lock);
+		free_block(cachep, &objp, 1, node, &list);
+		spin_unlock(&cachep->node[node]->list_lock);
+		slabs_destroy(&list);
+		return;
+	}
+	struct array_cache *ac = cpu_cache_prepare(area, cachep);
 
 	if (kmem_memory.nr_nodes > 1) {
 		int page_node = virt_to_slab(objp)->nodeid;
@@ -706,29 +694,9 @@ out:
 
 __export void kmem_cache_free(struct kmem_cache *cachep, void *objp)
 {
-	struct percpu_area *area;
-	struct array_cache *ac;
-
 	if (unlikely(!objp))
 		return;
-	area = get_cpu_area();
-	if (unlikely(!area)) {
-		int node = virt_to_slab(objp)->nodeid;
-		LIST_HEAD(list);
-
-		spin_lock(&cachep->node[node]->list_lock);
-		free_block(cachep, &objp, 1, node, &list);
-		spin_unlock(&cachep->node[node]->list_lock);
-		slabs_destroy(&list);
-		return;
-	}
-	ac = cpu_cache_get(area, cachep);
-	if (likely(ac->avail < ac->limit) && likely(kmem_memory.nr_nodes == 1)) {
-		ac->entry[ac->avail++] = objp;
-		put_cpu_area(area);
-		return;
-	}
-	__cache_free_slow(cachep, objp, area);
+	__cache_free(cachep, objp);
 }
 
 __export int kmem_cache_alloc_bulk(struct kmem_cache *cachep, gfp_t flags, size_t nr, void **p)
@@ -965,11 +933,8 @@ static int do_tune_cpucache(struct kmem_cache *cachep, unsigned int limit, unsig
 		__alloc_percpu(sizeof(struct array_cache) + limit * sizeof(void *), 64);
 	LIST_HEAD(list);
 
-	if (!cpu_cache) {
-		pr_err("kmem_cache %s: no per-CPU space left for arrays of %u entries\n",
-		       cachep->name, limit);
+	if (!cpu_cache)
 		return -ENOMEM;
-	}
 	uint64_t desc = (uint64_t)(uintptr_t)cpu_cache | (uint64_t)limit << 32 |
 			(uint64_t)batchcount << 48;
 	uint64_t old = atomic_exchange(&cachep->cpu_cache, desc);
@@ -992,23 +957,61 @@ static int do_tune_cpucache(struct kmem_cache *cachep, unsigned int limit, unsig
 }
 
 /* The kernel's defaults: fewer cached objects the bigger they are. */
+static unsigned int kernel_cpucache_limit(unsigned int size)
+{
+	if (size > 131072)
+		return 1;
+	if (size > PAGE_SIZE)
+		return 8;
+	if (size > 1024)
+		return 24;
+	if (size > 256)
+		return 54;
+	return 120;
+}
+
+/*
+ * Per-thread arrays hold up to CPUCACHE_BUDGET bytes of objects (at most
+ * MAX_DEFAULT_LIMIT entries) while per-CPU space is plentiful. The kernel's
+ * limits were sized for per-CPU caches shared by every task on a CPU; a
+ * thread that allocates and frees a thousand small objects in a row would
+ * pass each of them through the node's lists. Peers cache as much per
+ * thread (tcmalloc's free lists grow to thousands of objects, mimalloc's
+ * are unbounded). Once half the per-CPU space is taken, new caches get the
+ * kernel's limits, so that many caches still fit.
+ */
+#define CPUCACHE_BUDGET (64U << 10)
+#define MAX_DEFAULT_LIMIT 1024U
+
+static unsigned int default_cpucache_limit(unsigned int size)
+{
+	unsigned int limit = kernel_cpucache_limit(size);
+	unsigned int wide = min(CPUCACHE_BUDGET / size, MAX_DEFAULT_LIMIT);
+
+	if (size > PAGE_SIZE || wide <= limit)
+		return limit;
+	if (pcpu_free_bytes() < pcpu_unit_size / 2 + wide * sizeof(void *))
+		return limit;
+	return wide;
+}
+
 static int enable_cpucache(struct kmem_cache *cachep, struct kmem_cache_node *boot)
 {
-	unsigned int limit, shared = 0;
+	unsigned int limit = default_cpucache_limit(cachep->size), shared = 0;
+	unsigned int kernel_limit = kernel_cpucache_limit(cachep->size);
+	int err;
 
-	if (cachep->size > 131072)
-		limit = 1;
-	else if (cachep->size > PAGE_SIZE)
-		limit = 8;
-	else if (cachep->size > 1024)
-		limit = 24;
-	else if (cachep->size > 256)
-		limit = 54;
-	else
-		limit = 120;
 	if (cachep->size <= PAGE_SIZE && os_nr_cpus() > 1)
 		shared = 8;
-	return do_tune_cpucache(cachep, limit, (limit + 1) / 2, shared, boot);
+	err = do_tune_cpucache(cachep, limit, (limit + 1) / 2, shared, boot);
+	if (err == -ENOMEM && limit > kernel_limit) {
+		/* Unit space is running out: many caches, smaller arrays. */
+		err = do_tune_cpucache(cachep, kernel_limit, (kernel_limit + 1) / 2, shared, boot);
+	}
+	if (err == -ENOMEM)
+		pr_err("kmem_cache %s: no per-CPU space left for arrays of %u entries\n",
+		       cachep->name, min(limit, kernel_limit));
+	return err;
 }
 
 /* ---------------------------------------------------------- create/destroy */
@@ -1352,6 +1355,9 @@ int slabinfo_write(const char *text)
 	spin_unlock(&slab_mutex);
 	if (ret == -EINVAL)
 		pr_err("slabinfo: no cache named %s\n", name);
+	else if (ret == -ENOMEM)
+		pr_err("slabinfo: %s: no per-CPU space left for arrays of %d entries\n", name,
+		       limit);
 	return ret;
 }
 

@@ -152,6 +152,60 @@ struct kmem_cache *__kmem_cache_create(const char *name, unsigned int size, unsi
 int slabinfo_write(const char *text);
 void slabinfo_show(struct seq_file *m);
 
+/* The slow paths behind the inline fast paths below (slab.c). */
+void *slab_alloc_zero(struct kmem_cache *cachep, gfp_t flags);
+void *____cache_alloc_node(struct kmem_cache *cachep, gfp_t flags, int nodeid);
+void *cache_alloc_refill(struct kmem_cache *cachep, gfp_t flags, struct percpu_area *area);
+void __cache_free_slow(struct kmem_cache *cachep, void *objp, struct percpu_area *area);
+
+/*
+ * ____cache_alloc: an object from the thread's array, the whole fast path.
+ * Inline here so that kmalloc and kfree run it without a call.
+ */
+static __always_inline void *slab_alloc(struct kmem_cache *cachep, gfp_t flags)
+{
+	struct percpu_area *area;
+	struct array_cache *ac;
+	void *objp;
+
+	if (unlikely(flags & __GFP_ZERO))
+		return slab_alloc_zero(cachep, flags);
+	area = get_cpu_area();
+	if (unlikely(!area))
+		return ____cache_alloc_node(cachep, flags, numa_node_id());
+	ac = cpu_cache_get(area, cachep);
+	if (likely(ac->avail)) {
+		ac->touched = 1;
+		objp = ac->entry[--ac->avail];
+		put_cpu_area(area);
+		return objp;
+	}
+	return cache_alloc_refill(cachep, flags, area);
+}
+
+/* __cache_free: into the thread's array unless it is full or the object is remote. */
+static __always_inline void __cache_free(struct kmem_cache *cachep, void *objp)
+{
+	struct percpu_area *area = get_cpu_area();
+
+	if (likely(area)) {
+		struct array_cache *ac = cpu_cache_get(area, cachep);
+
+		if (likely(ac->avail < ac->limit) && likely(kmem_memory.nr_nodes == 1)) {
+			/*
+			 * LIFO: this object is the next one handed out. SLAB never
+			 * touches a free object, so start bringing its first line in
+			 * now rather than stall the next owner's first access.
+			 */
+			__builtin_prefetch(objp, 1, 3);
+			ac->entry[ac->avail++] = objp;
+			put_cpu_area(area);
+			return;
+		}
+	}
+	__cache_free_slow(cachep, objp, area);
+}
+
 /* slab_common.c */
 int create_kmalloc_caches(void);
 struct kmem_cache *kmalloc_slab(size_t size, gfp_t flags);

@@ -146,7 +146,7 @@ static __always_inline void *__do_kmalloc_node(size_t size, gfp_t flags, int nod
 		return NULL;
 	}
 	if (node == -1)
-		return kmem_cache_alloc(cachep, flags);
+		return slab_alloc(cachep, flags);
 	return kmem_cache_alloc_node(cachep, flags, node);
 }
 
@@ -171,10 +171,31 @@ struct kmalloc_obj {
 	struct page *large;
 };
 
-static bool kmalloc_lookup(const void *objp, const char *who, void *caller, struct kmalloc_obj *obj)
+/* The cache of a slab object start, or NULL: the one test kfree runs inline. */
+static __always_inline struct kmem_cache *kmalloc_slab_object(const void *objp)
 {
-	obj->cachep = NULL;
-	obj->large = NULL;
+	if (unlikely(!kmem_addr_valid(objp)))
+		return NULL;
+	struct page *page = __virt_to_page(objp);
+
+	if (unlikely(!PageSlab(page)))
+		return NULL;
+	struct kmem_cache *cachep = page->slab_cache;
+	/* page->s_mem, not slab->s_mem: one line less to load on every kfree. */
+	const char *s_mem = page->s_mem;
+	size_t offset = (size_t)((const char *)objp - s_mem);
+	unsigned int idx = (unsigned int)((offset * cachep->reciprocal_buffer_size) >> 40);
+
+	if (unlikely((const char *)objp < s_mem || idx >= cachep->num ||
+		     (size_t)idx * cachep->size != offset))
+		return NULL;
+	return cachep;
+}
+
+/* Not a slab object start: a large kmalloc's head, or a bad pointer, reported. */
+static noinline bool kmalloc_lookup_slow(const void *objp, const char *who, void *caller,
+					 struct kmalloc_obj *obj)
+{
 	if (unlikely(!atomic_load_explicit(&kmem_initialised, memory_order_relaxed) ||
 		     !kmem_addr_valid(objp))) {
 		kmem_bug("BUG: %s(%p): not an address kmem handed out (called from %p); "
@@ -184,23 +205,13 @@ static bool kmalloc_lookup(const void *objp, const char *who, void *caller, stru
 	}
 	struct page *page = __virt_to_page(objp);
 
-	if (likely(PageSlab(page))) {
+	if (PageSlab(page)) {
 		struct kmem_cache *cachep = page->slab_cache;
-		struct slab *slab = page->slab;
-		size_t offset = (size_t)((const char *)objp - (const char *)slab->s_mem);
 
-		/* The reciprocal, not two divisions: this runs on every kfree. */
-		unsigned int idx = obj_to_index(cachep, slab, objp);
-
-		if (unlikely((const char *)objp < (const char *)slab->s_mem || idx >= cachep->num ||
-			     (size_t)idx * cachep->size != offset)) {
-			kmem_bug("BUG: %s(%p): not the start of an object of cache %s (objects of "
-				 "%u bytes from %p; called from %p); ignored\n",
-				 who, objp, cachep->name, cachep->size, slab->s_mem, caller);
-			return false;
-		}
-		obj->cachep = cachep;
-		return true;
+		kmem_bug("BUG: %s(%p): not the start of an object of cache %s (objects of "
+			 "%u bytes from %p; called from %p); ignored\n",
+			 who, objp, cachep->name, cachep->size, page->s_mem, caller);
+		return false;
 	}
 	struct page *head = compound_head(page);
 
@@ -216,22 +227,32 @@ static bool kmalloc_lookup(const void *objp, const char *who, void *caller, stru
 	return false;
 }
 
+static __always_inline bool kmalloc_lookup(const void *objp, const char *who, void *caller,
+					   struct kmalloc_obj *obj)
+{
+	obj->large = NULL;
+	obj->cachep = kmalloc_slab_object(objp);
+	if (likely(obj->cachep))
+		return true;
+	return kmalloc_lookup_slow(objp, who, caller, obj);
+}
+
 static void free_large_kmalloc(struct page *head)
 {
 	ClearPageLargeKmalloc(head);
 	__free_pages(head, compound_order(head));
 }
 
-static void __kfree(const void *objp, void *caller)
+static __always_inline void __kfree(const void *objp, void *caller)
 {
 	struct kmalloc_obj obj;
 
 	if (unlikely(ZERO_OR_NULL_PTR(objp)))
 		return;
-	if (!kmalloc_lookup(objp, "kfree", caller, &obj))
+	if (unlikely(!kmalloc_lookup(objp, "kfree", caller, &obj)))
 		return;
 	if (likely(obj.cachep))
-		kmem_cache_free(obj.cachep, (void *)objp);
+		__cache_free(obj.cachep, (void *)objp);
 	else
 		free_large_kmalloc(obj.large);
 }

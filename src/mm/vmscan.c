@@ -140,15 +140,25 @@ void wakeup_kswapd(struct zone *zone)
 	os_event_wake(&kswapd_wait);
 }
 
+/*
+ * Stop kswapd for kmem_exit(). It stays "started" so that frees during the
+ * teardown (which kick page reporting) cannot start it again; kmem_exit()
+ * calls kswapd_reset() once the memory map is gone.
+ */
 void kswapd_stop(void)
 {
-	if (!atomic_load(&kswapd_started))
-		return;
-	atomic_store(&kswapd_should_stop, true);
-	while (atomic_load(&kswapd_running)) {
-		os_event_wake(&kswapd_wait);
-		os_yield();
+	if (atomic_exchange(&kswapd_started, true)) {
+		atomic_store(&kswapd_should_stop, true);
+		while (atomic_load(&kswapd_running)) {
+			os_event_wake(&kswapd_wait);
+			os_yield();
+		}
 	}
+}
+
+void kswapd_reset(void)
+{
+	atomic_store(&kswapd_should_stop, false);
 	atomic_store(&kswapd_started, false);
 }
 

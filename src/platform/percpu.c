@@ -27,6 +27,7 @@ __thread struct percpu_area *__this_cpu_area __attribute__((tls_model("initial-e
 static DEFINE_SPINLOCK(pcpu_lock);
 static unsigned long chunk_map[PCPU_NR_CHUNKS / (8 * sizeof(long))];
 static uint16_t chunk_len[PCPU_NR_CHUNKS];
+static size_t chunks_in_use;
 static void (*cpu_dead_fn[PCPU_MAX_CALLBACKS])(struct percpu_area *area);
 static int nr_cpu_dead_fn;
 static bool key_created;
@@ -77,6 +78,7 @@ int percpu_init(char *base, size_t unit_size, int nr_units, bool external)
 	pcpu_asymmetric = os_membarrier_register();
 #endif
 	memset(chunk_map, 0, sizeof(chunk_map));
+	chunks_in_use = 0;
 	for (size_t i = 0; i < PCPU_HDR_CHUNKS; i++)
 		chunk_set(i, true);
 	return 0;
@@ -317,6 +319,7 @@ void __percpu *__alloc_percpu(size_t size, size_t align)
 		for (i = 0; i < n; i++)
 			chunk_set(start + i, true);
 		chunk_len[start] = (uint16_t)n;
+		chunks_in_use += n;
 		ptr = (void *)(start * PCPU_MIN_ALLOC);
 		break;
 	}
@@ -340,5 +343,12 @@ void free_percpu(void __percpu *ptr)
 	for (size_t i = 0; i < n; i++)
 		chunk_set(start + i, false);
 	chunk_len[start] = 0;
+	chunks_in_use -= n;
 	spin_unlock(&pcpu_lock);
+}
+
+/* Per-CPU bytes not yet handed out (a hint: others may take them meanwhile). */
+size_t pcpu_free_bytes(void)
+{
+	return pcpu_unit_size - READ_ONCE(chunks_in_use) * PCPU_MIN_ALLOC;
 }

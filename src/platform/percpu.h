@@ -33,7 +33,7 @@
 #include "compiler.h"
 
 /* Most per-CPU bytes a thread can have, and the allocation granule. */
-#define PCPU_MAX_UNIT_SIZE (1UL << 20)
+#define PCPU_MAX_UNIT_SIZE (2UL << 20)
 #define PCPU_MIN_ALLOC 64
 
 struct percpu_area {
@@ -106,6 +106,7 @@ void on_each_cpu(void (*fn)(struct percpu_area *area, void *info), void *info);
 void __percpu *__alloc_percpu(size_t size, size_t align);
 #define alloc_percpu(type) ((type __percpu *)__alloc_percpu(sizeof(type), __alignof__(type)))
 void free_percpu(void __percpu *ptr);
+size_t pcpu_free_bytes(void);
 
 /*
  * cpu_dead callbacks run in the exiting thread (inside its own unit) to give
