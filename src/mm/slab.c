@@ -550,6 +550,28 @@ alloc_done:
 	return objp;
 }
 
+/* Everything the inline fast path leaves: no unit yet, a drainer, an empty array. */
+noinline void *slab_alloc_slow(struct kmem_cache *cachep, gfp_t flags)
+{
+	struct percpu_area *area;
+	struct array_cache *ac;
+	void *objp;
+
+	if (unlikely(flags & __GFP_ZERO))
+		return slab_alloc_zero(cachep, flags);
+	area = get_cpu_area();
+	if (unlikely(!area))
+		return ____cache_alloc_node(cachep, flags, numa_node_id());
+	ac = cpu_cache_get(area, cachep);
+	if (likely(ac->avail)) {
+		ac->touched = 1;
+		objp = ac->entry[--ac->avail];
+		put_cpu_area(area);
+		return objp;
+	}
+	return cache_alloc_refill(cachep, flags, area);
+}
+
 noinline void *slab_alloc_zero(struct kmem_cache *cachep, gfp_t flags)
 {
 	if (cachep->ctor) {
@@ -559,7 +581,7 @@ noinline void *slab_alloc_zero(struct kmem_cache *cachep, gfp_t flags)
 		       cachep->name);
 		return NULL;
 	}
-	void *objp = slab_alloc(cachep, flags & ~__GFP_ZERO);
+	void *objp = slab_alloc_slow(cachep, flags & ~__GFP_ZERO);
 
 	if (objp)
 		memset(objp, 0, cachep->object_size);
@@ -661,8 +683,9 @@ static void cache_free_alien(struct kmem_cache *cachep, void *objp, int page_nod
 }
 
 /* Frees that miss the fast path: a full array, a remote node's object, or no unit. */
-noinline void __cache_free_slow(struct kmem_cache *cachep, void *objp, struct percpu_area *area)
+noinline void slab_free_slow(struct kmem_cache *cachep, void *objp)
 {
+	struct percpu_area *area = get_cpu_area();
 	LIST_HEAD(list);
 
 	if (unlikely(!area)) {
@@ -1451,6 +1474,7 @@ unsigned long kmem_cache_exit(void)
 			pr_warn("kmem_exit: cache %s still has %lu objects allocated\n",
 				cachep->name, live);
 	}
+	kmalloc_caches_reset();
 	return pages;
 }
 

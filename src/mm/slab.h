@@ -156,42 +156,43 @@ void slabinfo_show(struct seq_file *m);
 void *slab_alloc_zero(struct kmem_cache *cachep, gfp_t flags);
 void *____cache_alloc_node(struct kmem_cache *cachep, gfp_t flags, int nodeid);
 void *cache_alloc_refill(struct kmem_cache *cachep, gfp_t flags, struct percpu_area *area);
-void __cache_free_slow(struct kmem_cache *cachep, void *objp, struct percpu_area *area);
+void *slab_alloc_slow(struct kmem_cache *cachep, gfp_t flags);
+void slab_free_slow(struct kmem_cache *cachep, void *objp);
 
 /*
  * ____cache_alloc: an object from the thread's array, the whole fast path.
- * Inline here so that kmalloc and kfree run it without a call.
+ * Inline here so that kmalloc runs it without a call; everything else
+ * (no unit yet, a drainer, an empty array, __GFP_ZERO) is slab_alloc_slow().
  */
 static __always_inline void *slab_alloc(struct kmem_cache *cachep, gfp_t flags)
 {
-	struct percpu_area *area;
-	struct array_cache *ac;
-	void *objp;
+	struct percpu_area *area = __this_cpu_fast;
 
-	if (unlikely(flags & __GFP_ZERO))
-		return slab_alloc_zero(cachep, flags);
-	area = get_cpu_area();
-	if (unlikely(!area))
-		return ____cache_alloc_node(cachep, flags, numa_node_id());
-	ac = cpu_cache_get(area, cachep);
-	if (likely(ac->avail)) {
-		ac->touched = 1;
-		objp = ac->entry[--ac->avail];
+	if (likely(area && !(flags & __GFP_ZERO)) && likely(get_cpu_area_fast(area))) {
+		struct array_cache *ac = cpu_cache_get(area, cachep);
+
+		if (likely(ac->avail)) {
+			void *objp;
+
+			ac->touched = 1;
+			objp = ac->entry[--ac->avail];
+			put_cpu_area(area);
+			return objp;
+		}
 		put_cpu_area(area);
-		return objp;
 	}
-	return cache_alloc_refill(cachep, flags, area);
+	return slab_alloc_slow(cachep, flags);
 }
 
 /* __cache_free: into the thread's array unless it is full or the object is remote. */
 static __always_inline void __cache_free(struct kmem_cache *cachep, void *objp)
 {
-	struct percpu_area *area = get_cpu_area();
+	struct percpu_area *area = __this_cpu_fast;
 
-	if (likely(area)) {
+	if (likely(area && kmem_memory.nr_nodes == 1) && likely(get_cpu_area_fast(area))) {
 		struct array_cache *ac = cpu_cache_get(area, cachep);
 
-		if (likely(ac->avail < ac->limit) && likely(kmem_memory.nr_nodes == 1)) {
+		if (likely(ac->avail < ac->limit)) {
 			/*
 			 * LIFO: this object is the next one handed out. SLAB never
 			 * touches a free object, so start bringing its first line in
@@ -202,12 +203,14 @@ static __always_inline void __cache_free(struct kmem_cache *cachep, void *objp)
 			put_cpu_area(area);
 			return;
 		}
+		put_cpu_area(area);
 	}
-	__cache_free_slow(cachep, objp, area);
+	slab_free_slow(cachep, objp);
 }
 
 /* slab_common.c */
 int create_kmalloc_caches(void);
+void kmalloc_caches_reset(void);
 struct kmem_cache *kmalloc_slab(size_t size, gfp_t flags);
 extern bool slab_early_init;
 

@@ -81,6 +81,12 @@ static unsigned int kmalloc_align(unsigned int size)
 	return size == 96 ? 32 : 64;
 }
 
+/* kmem_exit(): the caches are gone, and kmalloc must see that before the next kmem_init(). */
+void kmalloc_caches_reset(void)
+{
+	memset(kmalloc_caches, 0, sizeof(kmalloc_caches));
+}
+
 int create_kmalloc_caches(void)
 {
 	memset(kmalloc_caches, 0, sizeof(kmalloc_caches));
@@ -129,7 +135,7 @@ static void *kmalloc_large_node(size_t size, gfp_t flags, int node)
 	return __page_address(page);
 }
 
-static __always_inline void *__do_kmalloc_node(size_t size, gfp_t flags, int node)
+static noinline void *__do_kmalloc_node(size_t size, gfp_t flags, int node)
 {
 	if (unlikely(size > KMALLOC_MAX_CACHE_SIZE))
 		return kmalloc_large_node(size, flags, node);
@@ -150,8 +156,20 @@ static __always_inline void *__do_kmalloc_node(size_t size, gfp_t flags, int nod
 	return kmem_cache_alloc_node(cachep, flags, node);
 }
 
+/*
+ * The common case inline: a normal-zone size class whose cache exists (so
+ * kmem is initialised). Size 0, large sizes, DMA and reclaimable classes,
+ * and the first call before kmem_init() take __do_kmalloc_node().
+ */
 __export void *kmalloc(size_t size, gfp_t flags)
 {
+	if (likely(size - 1 < KMALLOC_MAX_CACHE_SIZE &&
+		   !(flags & (__GFP_DMA | __GFP_RECLAIMABLE)))) {
+		struct kmem_cache *cachep = kmalloc_caches[KMALLOC_NORMAL][kmalloc_index(size)];
+
+		if (likely(cachep))
+			return slab_alloc(cachep, flags);
+	}
 	return __do_kmalloc_node(size, flags, -1);
 }
 
@@ -257,9 +275,21 @@ static __always_inline void __kfree(const void *objp, void *caller)
 		free_large_kmalloc(obj.large);
 }
 
+static noinline void kfree_slow(const void *objp, void *caller)
+{
+	__kfree(objp, caller);
+}
+
+/* A slab object start inline; NULL, large allocations and bad pointers in kfree_slow(). */
 __export void kfree(const void *objp)
 {
-	__kfree(objp, __builtin_return_address(0));
+	struct kmem_cache *cachep = kmalloc_slab_object(objp);
+
+	if (likely(cachep)) {
+		__cache_free(cachep, (void *)objp);
+		return;
+	}
+	kfree_slow(objp, __builtin_return_address(0));
 }
 
 static size_t __ksize(const void *objp, void *caller)

@@ -23,6 +23,7 @@ bool pcpu_asymmetric;
 static bool pcpu_external;
 int nr_cpu_ids;
 __thread struct percpu_area *__this_cpu_area __attribute__((tls_model("initial-exec")));
+__thread struct percpu_area *__this_cpu_fast __attribute__((tls_model("initial-exec")));
 
 static DEFINE_SPINLOCK(pcpu_lock);
 static unsigned long chunk_map[PCPU_NR_CHUNKS / (8 * sizeof(long))];
@@ -128,6 +129,7 @@ struct percpu_area *pcpu_attach_thread(void)
 		return NULL;
 	}
 	__this_cpu_area = area;
+	__this_cpu_fast = pcpu_asymmetric ? area : NULL;
 	os_thread_key_set(area);
 	return area;
 }
@@ -162,6 +164,7 @@ void pcpu_detach_thread(void)
 	__pcpu_offline(area);
 	spin_unlock(&pcpu_lock);
 	__this_cpu_area = NULL;
+	__this_cpu_fast = NULL;
 }
 
 void __get_cpu_area_contended(struct percpu_area *area)
@@ -250,6 +253,7 @@ void percpu_exit(void)
 	nr_cpu_ids = 0;
 	spin_unlock(&pcpu_lock);
 	__this_cpu_area = NULL;
+	__this_cpu_fast = NULL;
 	nr_cpu_dead_fn = 0;
 	pcpu_base = NULL;
 }

@@ -51,6 +51,8 @@ extern size_t pcpu_unit_size;
 extern int pcpu_nr_units; /* NR_CPUS: threads with a unit at once */
 extern bool pcpu_asymmetric;
 extern __thread struct percpu_area *__this_cpu_area __attribute__((tls_model("initial-exec")));
+/* The same unit where the fast paths may enter it with plain stores (membarrier works), else NULL. */
+extern __thread struct percpu_area *__this_cpu_fast __attribute__((tls_model("initial-exec")));
 
 struct percpu_area *pcpu_attach_thread(void);
 void __get_cpu_area_contended(struct percpu_area *area);
@@ -94,6 +96,22 @@ static __always_inline struct percpu_area *get_cpu_area(void)
 static __always_inline void put_cpu_area(struct percpu_area *area)
 {
 	atomic_store_explicit(&area->active, 0, memory_order_release);
+}
+
+/*
+ * The fast paths' entry: enter @area (__this_cpu_fast, non-NULL) with a
+ * plain store and a load, or return false, not entered, when a drainer
+ * holds the unit and the full get_cpu_area() is needed. Keeps the fast
+ * paths free of calls, so they need no frame.
+ */
+static __always_inline bool get_cpu_area_fast(struct percpu_area *area)
+{
+	atomic_store_explicit(&area->active, 1, memory_order_relaxed);
+	barrier();
+	if (likely(!atomic_load_explicit(&area->remote, memory_order_acquire)))
+		return true;
+	put_cpu_area(area);
+	return false;
 }
 
 /*
