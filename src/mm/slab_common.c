@@ -326,6 +326,7 @@ __export void kfree_sensitive(const void *objp)
 __export void *krealloc(const void *p, size_t new_size, gfp_t flags)
 {
 	void *caller = __builtin_return_address(0);
+	struct kmalloc_obj obj;
 
 	if (unlikely(!new_size)) {
 		__kfree(p, caller);
@@ -333,10 +334,11 @@ __export void *krealloc(const void *p, size_t new_size, gfp_t flags)
 	}
 	if (ZERO_OR_NULL_PTR(p))
 		return kmalloc(new_size, flags);
-	size_t ks = __ksize(p, caller);
-
-	if (!ks)
+	/* One lookup serves the size, the in-place test and the free. */
+	if (unlikely(!kmalloc_lookup(p, "krealloc", caller, &obj)))
 		return NULL; /* a bad pointer, reported: nothing is touched */
+	size_t ks = obj.cachep ? obj.cachep->object_size : PAGE_SIZE << compound_order(obj.large);
+
 	if (new_size <= ks) {
 		if (flags & __GFP_ZERO)
 			memset((char *)p + new_size, 0, ks - new_size);
@@ -349,7 +351,10 @@ __export void *krealloc(const void *p, size_t new_size, gfp_t flags)
 	memcpy(ret, p, ks);
 	if (flags & __GFP_ZERO)
 		memset((char *)ret + ks, 0, new_size - ks);
-	__kfree(p, caller);
+	if (obj.cachep)
+		__cache_free(obj.cachep, (void *)p);
+	else
+		free_large_kmalloc(obj.large);
 	return ret;
 }
 
