@@ -49,6 +49,8 @@
 
 #include <kmem/kmem.h>
 
+#include "bench_common.h"
+
 /* -DHAVE_CALLGRIND_H=0 forces the fallback that needs no client requests. */
 #ifndef HAVE_CALLGRIND_H
 #if defined(__has_include) && __has_include(<valgrind/callgrind.h>)
@@ -107,26 +109,6 @@ struct result {
 };
 
 static struct result results[NR_GROUPS][NR_IMPLS];
-
-static __attribute__((noreturn, cold, format(printf, 1, 2))) void die(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	fprintf(stderr, "bench_pages: ");
-	vfprintf(stderr, fmt, ap);
-	fprintf(stderr, "\n");
-	va_end(ap);
-	exit(1);
-}
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 /* ------------------------------------------------------------- the loops */
 
@@ -250,13 +232,6 @@ static double time_loop(enum impl impl, const struct group *g, long n)
 }
 
 /* ------------------------------------------------------------- timing */
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
 
 static long round_pairs(long n)
 {
@@ -766,6 +741,7 @@ static void print_markdown(int nr_runs, double run_ns, FILE *md)
 
 int main(int argc, char **argv)
 {
+	bench_name = "bench_pages";
 	if (argc == 4 && !strcmp(argv[1], "--callgrind-child"))
 		return callgrind_child(atol(argv[2]), atoi(argv[3]));
 	if (argc != 1) {

@@ -39,13 +39,15 @@
 #include <kmem/kmem.h>
 #include <kmem/slab.h>
 
+#include "bench_common.h"
+
 #define sink(p) __asm__ volatile("" : : "r"(p) : "memory")
 
 #define CHURN_BATCH 1000
 #define RING_SLOTS 1024
 #define MIX_LIVE 4096
 #define MIX_SEQ (1 << 16)
-#define MAX_RUNS 31
+#define MAX_RUNS BENCH_MAX_RUNS
 #define ARENA_SIZE (512UL << 20)
 
 enum api { API_CACHE, API_KMALLOC, API_MALLOC };
@@ -61,50 +63,12 @@ static const char *const wl_titles[NR_WORKLOADS] = {
 	"of 8 .. 264 bytes, then freed (ns per realloc)",
 };
 
-struct alloc {
-	const char *name; /* table row */
-	const char *tag; /* progress and child argv */
-	enum api api;
-	const char *lib; /* LD_PRELOAD (NULL: none) */
-	const char *env; /* override variable */
-	bool kmem;
-	bool present;
-};
-
-static struct alloc allocs[] = {
-	{ "kmem kmem_cache_alloc + kmem_cache_free", "kmem_cache", API_CACHE, NULL, NULL, true,
-	  true },
-	{ "kmem kmalloc + kfree", "kmalloc", API_KMALLOC, NULL, NULL, true, true },
-	{ "glibc malloc + free (system)", "glibc", API_MALLOC, NULL, NULL, false, true },
-	{ "mimalloc malloc + free", "mimalloc", API_MALLOC,
-	  "/usr/lib/x86_64-linux-gnu/libmimalloc.so.2", "KMEM_BENCH_MIMALLOC", false, false },
-	{ "jemalloc malloc + free", "jemalloc", API_MALLOC,
-	  "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2", "KMEM_BENCH_JEMALLOC", false, false },
-	{ "tcmalloc malloc + free", "tcmalloc", API_MALLOC,
-	  "/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4", "KMEM_BENCH_TCMALLOC", false,
-	  false },
+static struct peer allocs[] = {
+	{ "kmem kmem_cache_alloc + kmem_cache_free", "kmem_cache", NULL, NULL, true, true },
+	{ "kmem kmalloc + kfree", "kmalloc", NULL, NULL, true, true },
+	MALLOC_PEERS,
 };
 #define NR_ALLOCS (int)(sizeof(allocs) / sizeof(allocs[0]))
-
-static __attribute__((noreturn, format(printf, 1, 2))) void die(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	fprintf(stderr, "bench_slab: ");
-	vfprintf(stderr, fmt, ap);
-	fprintf(stderr, "\n");
-	va_end(ap);
-	exit(1);
-}
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 /* ------------------------------------------------------------- child side */
 
@@ -375,61 +339,26 @@ static int child(const char *api, const char *wl, double run_ms)
 
 /* ------------------------------------------------------------- parent side */
 
-static double spawn(const struct alloc *a, enum workload w, double run_ms)
+static double spawn(const struct peer *a, enum workload w, double run_ms)
 {
-	int fd[2];
-	char ms[32], buf[64];
+	char ms[32], out[64];
+	char *argv[] = { "bench_slab", "--child", (char *)a->tag, (char *)wl_names[w], ms, NULL };
 
 	snprintf(ms, sizeof(ms), "%g", run_ms);
-	if (pipe(fd))
-		die("pipe: %s", strerror(errno));
-	pid_t pid = fork();
-
-	if (pid < 0)
-		die("fork: %s", strerror(errno));
-	if (pid == 0) {
-		close(fd[0]);
-		dup2(fd[1], 1);
-		if (a->lib)
-			setenv("LD_PRELOAD", a->lib, 1);
-		else
-			unsetenv("LD_PRELOAD");
-		execl("/proc/self/exe", "bench_slab", "--child", a->tag, wl_names[w], ms,
-		      (char *)NULL);
-		_exit(127);
-	}
-	close(fd[1]);
-	ssize_t len = 0, r;
-
-	while (len < (ssize_t)sizeof(buf) - 1 &&
-	       (r = read(fd[0], buf + len, sizeof(buf) - 1 - (size_t)len)) > 0)
-		len += r;
-	close(fd[0]);
-	buf[len > 0 ? len : 0] = '\0';
-	int st;
-
-	if (waitpid(pid, &st, 0) < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0 || len <= 0)
-		die("child %s/%s failed", a->tag, wl_names[w]);
-	return atof(buf);
+	run_child(a->lib, argv, out, sizeof(out));
+	return atof(out);
 }
 
 static bool used(int k, enum workload w)
 {
-	return allocs[k].present &&
-	       !((w == W_MIXED || w == W_REALLOC) && allocs[k].api == API_CACHE);
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
+	return allocs[k].present && !((w == W_MIXED || w == W_REALLOC) && k == 0);
 }
 
 static double med[NR_WORKLOADS][8], mn[NR_WORKLOADS][8], mx[NR_WORKLOADS][8];
 
 int main(int argc, char **argv)
 {
+	bench_name = "bench_slab";
 	if (argc == 5 && !strcmp(argv[1], "--child"))
 		return child(argv[2], argv[3], atof(argv[4]));
 	if (argc != 1) {
@@ -442,18 +371,7 @@ int main(int argc, char **argv)
 	double run_ms = quick ? 40 : 250;
 	int nr_present = 0;
 
-	for (int k = 0; k < NR_ALLOCS; k++) {
-		struct alloc *a = &allocs[k];
-		const char *o = a->env ? getenv(a->env) : NULL;
-
-		if (o && *o)
-			a->lib = o;
-		if (a->lib)
-			a->present = access(a->lib, R_OK) == 0;
-		if (!a->present)
-			fprintf(stderr, "bench_slab: %s not found (%s): skipped\n", a->tag, a->lib);
-		nr_present += a->present;
-	}
+	nr_present = detect_peers(allocs, NR_ALLOCS);
 	fprintf(stderr, "bench_slab: %s run: %d allocators, %d alternating runs of ~%.0f ms each\n",
 		quick ? "quick" : "full", nr_present, nr_runs, run_ms);
 
@@ -472,14 +390,11 @@ int main(int argc, char **argv)
 			}
 		for (int j = 0; j < nk; j++) {
 			int k = ks[j];
-			double s[MAX_RUNS];
+			struct summary sum = summarize(ns[k], nr_runs);
 
-			memcpy(s, ns[k], sizeof(double) * (size_t)nr_runs);
-			qsort(s, (size_t)nr_runs, sizeof(double), cmp_double);
-			med[w][k] = nr_runs % 2 ? s[nr_runs / 2] :
-						  (s[nr_runs / 2 - 1] + s[nr_runs / 2]) / 2;
-			mn[w][k] = s[0];
-			mx[w][k] = s[nr_runs - 1];
+			med[w][k] = sum.median;
+			mn[w][k] = sum.min;
+			mx[w][k] = sum.max;
 			fprintf(stderr,
 				"bench_slab: %-9s %-40s %8.1f ns/pair (median of %d; min %.1f, max %.1f)\n",
 				wl_names[w], allocs[k].name, med[w][k], nr_runs, mn[w][k],

@@ -17,6 +17,10 @@ shift
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/kmem-bench.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT INT TERM
+# Benchmarks that plot write gnuplot data here (KMEM_BENCH_DATA); the PNGs go to docs/bench/.
+mkdir -p "$tmp/data"
+KMEM_BENCH_DATA=$tmp/data
+export KMEM_BENCH_DATA
 
 i=0
 for b in "$@"; do
@@ -69,6 +73,37 @@ HDR
 	done
 } >"$tmp/doc.md"
 
+# plot DATA TITLE PNG: throughput against threads, one line per allocator.
+plot() {
+	cols=$(head -n 1 "$1" | wc -w)
+	{
+		echo "set terminal pngcairo size 800,500 noenhanced"
+		echo "set output '$3'"
+		echo "set title '$2'"
+		echo "set xlabel 'threads'; set ylabel 'operations per microsecond'"
+		echo "set logscale x 2; set key outside right; set grid"
+		printf "plot"
+		i=2
+		while [ "$i" -le "$cols" ]; do
+			[ "$i" -gt 2 ] && printf ","
+			printf " '%s' using 1:%d with linespoints title columnheader(%d)" "$1" "$i" "$i"
+			i=$((i + 1))
+		done
+		echo
+	} | gnuplot
+}
+
 mkdir -p "$(dirname "$doc")"
+if command -v gnuplot >/dev/null 2>&1; then
+	mkdir -p "$(dirname "$doc")/bench"
+	for d in "$tmp"/data/*.dat; do
+		[ -e "$d" ] || continue
+		name=$(basename "$d" .dat)
+		plot "$d" "$name ($(nproc) CPUs)" "$(dirname "$doc")/bench/$name.png" ||
+			echo "run.sh: gnuplot failed for $name" >&2
+	done
+else
+	echo "run.sh: gnuplot not installed: no plots" >&2
+fi
 mv "$tmp/doc.md" "$doc"
 echo "run.sh: wrote $doc" >&2
