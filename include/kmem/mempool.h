@@ -56,7 +56,8 @@ static inline bool mempool_initialized(mempool_t *pool)
 
 static inline bool mempool_is_saturated(mempool_t *pool)
 {
-	return __atomic_load_n(&pool->curr_nr, __ATOMIC_RELAXED) >= pool->min_nr;
+	return __atomic_load_n(&pool->curr_nr, __ATOMIC_RELAXED) >=
+	       __atomic_load_n(&pool->min_nr, __ATOMIC_RELAXED);
 }
 
 /* 0, or -EINVAL (bad arguments, with a message) / -ENOMEM (the reserve could not be filled). */
