@@ -47,7 +47,8 @@
 
 #define sink(p) __asm__ volatile("" : : "r"(p) : "memory")
 
-enum impl { CACHE, POOL, RESERVE, NR_IMPLS };
+/* OOM: the slab pool again, measured apart, with memory really exhausted. */
+enum impl { CACHE, POOL, RESERVE, NR_IMPLS, OOM = NR_IMPLS };
 
 static const char *const impl_names[NR_IMPLS] = {
 	[CACHE] = "kmem_cache_alloc + kmem_cache_free",
@@ -86,7 +87,7 @@ static uint64_t now_ns(void)
 static inline void *get(enum impl impl)
 {
 	void *p = impl == CACHE ? kmem_cache_alloc(cache, GFP_KERNEL) :
-				  mempool_alloc(impl == POOL ? pool : starved, GFP_KERNEL);
+				  mempool_alloc(impl == RESERVE ? starved : pool, GFP_KERNEL);
 
 	if (__builtin_expect(!p, 0))
 		die("allocation failed");
@@ -99,7 +100,7 @@ static inline void put(enum impl impl, void *p)
 	if (impl == CACHE)
 		kmem_cache_free(cache, p);
 	else
-		mempool_free(p, impl == POOL ? pool : starved);
+		mempool_free(p, impl == RESERVE ? starved : pool);
 }
 
 static __attribute__((noinline)) void pairs(enum impl impl, long n)
@@ -135,7 +136,7 @@ struct result {
 	double ns[MAX_RUNS], median, min, max;
 };
 
-static struct result results[2][NR_IMPLS]; /* [batch][impl] */
+static struct result results[2][NR_IMPLS + 1]; /* [batch][impl] */
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -161,6 +162,18 @@ static long calibrate(enum impl impl, bool batch, double run_ns)
 	return n < BATCH ? BATCH : n;
 }
 
+static void summarise(struct result *r, int nr_runs, bool batch, const char *name)
+{
+	double v[MAX_RUNS];
+
+	memcpy(v, r->ns, sizeof(double) * (size_t)nr_runs);
+	r->median = median(v, nr_runs);
+	r->min = v[0];
+	r->max = v[nr_runs - 1];
+	fprintf(stderr, "bench_mempool: %-7s %-68s %7.1f ns/pair (min %.1f, max %.1f)\n",
+		batch ? "batch16" : "pair", name, r->median, r->min, r->max);
+}
+
 static void bench_shape(bool batch, int nr_runs, double run_ns)
 {
 	struct result *res = results[batch];
@@ -174,17 +187,70 @@ static void bench_shape(bool batch, int nr_runs, double run_ns)
 			res[k].ns[r] = time_loop((enum impl)k, batch, res[k].n) / (double)res[k].n;
 		}
 	}
-	for (int k = 0; k < NR_IMPLS; k++) {
-		double v[MAX_RUNS];
+	for (int k = 0; k < NR_IMPLS; k++)
+		summarise(&res[k], nr_runs, batch, impl_names[k]);
+}
 
-		memcpy(v, res[k].ns, sizeof(double) * (size_t)nr_runs);
-		res[k].median = median(v, nr_runs);
-		res[k].min = v[0];
-		res[k].max = v[nr_runs - 1];
-		fprintf(stderr, "bench_mempool: %-7s %-68s %7.1f ns/pair (min %.1f, max %.1f)\n",
-			batch ? "batch16" : "pair", impl_names[k], res[k].median, res[k].min,
-			res[k].max);
+/* ------------------------------------------------------------- real exhaustion */
+
+static const char oom_name[] = "mempool_alloc + mempool_free, memory really exhausted";
+
+static struct {
+	struct page **pages;
+	unsigned int *orders;
+	void **objs;
+	long nr_pages, nr_objs;
+} hoard;
+
+/* Take every page of both zones and every free object of the cache. */
+static void exhaust(void)
+{
+	static const gfp_t masks[] = { GFP_ATOMIC | __GFP_NOWARN,
+				       GFP_ATOMIC | __GFP_DMA | __GFP_NOWARN };
+	long max = (long)(ARENA_SIZE / PAGE_SIZE);
+	struct page *page;
+	void *obj;
+
+	hoard.pages = malloc(sizeof(*hoard.pages) * (size_t)max);
+	hoard.orders = malloc(sizeof(*hoard.orders) * (size_t)max);
+	hoard.objs = malloc(sizeof(*hoard.objs) * (size_t)max);
+	if (!hoard.pages || !hoard.orders || !hoard.objs)
+		die("malloc");
+	for (size_t m = 0; m < sizeof(masks) / sizeof(masks[0]); m++)
+		for (int order = MAX_PAGE_ORDER; order >= 0; order--)
+			while (hoard.nr_pages < max &&
+			       (page = alloc_pages(masks[m], (unsigned int)order))) {
+				hoard.orders[hoard.nr_pages] = (unsigned int)order;
+				hoard.pages[hoard.nr_pages++] = page;
+			}
+	while (hoard.nr_objs < max && (obj = kmem_cache_alloc(cache, GFP_NOWAIT)))
+		hoard.objs[hoard.nr_objs++] = obj;
+}
+
+static void give_back(void)
+{
+	while (hoard.nr_objs)
+		kmem_cache_free(cache, hoard.objs[--hoard.nr_objs]);
+	while (hoard.nr_pages--)
+		__free_pages(hoard.pages[hoard.nr_pages], hoard.orders[hoard.nr_pages]);
+	free(hoard.pages);
+	free(hoard.orders);
+	free(hoard.objs);
+}
+
+/* The slab pool with nothing left: each mempool_alloc sees the slab and the buddy fail. */
+static void bench_oom(int nr_runs, double run_ns)
+{
+	exhaust();
+	for (int batch = 0; batch < 2; batch++) {
+		struct result *r = &results[batch][OOM];
+
+		r->n = calibrate(OOM, batch, run_ns);
+		for (int i = 0; i < nr_runs; i++)
+			r->ns[i] = time_loop(OOM, batch, r->n) / (double)r->n;
+		summarise(r, nr_runs, batch, oom_name);
 	}
+	give_back();
 }
 
 /* ------------------------------------------------------------- wake-up latency */
@@ -269,18 +335,23 @@ static void print_markdown(int nr_runs, double run_ns, int nr_handoffs, double p
 	       "steady state, the reserve stays full and every element comes from the cache. "
 	       "*From the reserve*: the pool's allocator fails (memory exhausted), so every "
 	       "element is popped from and pushed back to the reserve under the pool's lock. "
+	       "*Memory really exhausted*: the slab pool once more, measured after the other "
+	       "cases (not alternated with them), with every page of the arena and every free "
+	       "object of the cache taken, so each `mempool_alloc` first sees "
+	       "`kmem_cache_alloc` fail through the page allocator's slow path (a per-CPU list "
+	       "drain included) before it takes the reserve. "
 	       "\"× cache\" is the row's time over `kmem_cache_alloc + kmem_cache_free`'s.\n\n",
 	       POOL_MIN, BATCH, BATCH, nr_runs, run_ns / 1e6);
 	printf("| shape | path | ns/pair | min – max | × cache |\n|---|---|---:|---:|---:|\n");
 	for (int b = 0; b < 2; b++) {
 		double base = results[b][CACHE].median;
 
-		for (int k = 0; k < NR_IMPLS; k++) {
+		for (int k = 0; k <= OOM; k++) {
 			const struct result *r = &results[b][k];
 
 			printf("| %s | %s | %.1f | %.1f – %.1f | %.2f |\n",
-			       b ? "batches of 16" : "pairs", impl_names[k], r->median, r->min,
-			       r->max, r->median / base);
+			       b ? "batches of 16" : "pairs", k == OOM ? oom_name : impl_names[k],
+			       r->median, r->min, r->max, r->median / base);
 		}
 	}
 	printf("\nWake-up of a sleeping `mempool_alloc(GFP_KERNEL)` on an empty reserve (allocator "
@@ -311,6 +382,7 @@ int main(void)
 		quick ? "quick" : "full", nr_runs, run_ns / 1e6);
 	bench_shape(false, nr_runs, run_ns);
 	bench_shape(true, nr_runs, run_ns);
+	bench_oom(nr_runs, run_ns);
 	bench_wakeup(nr_handoffs, &p50, &p90);
 	fprintf(stderr, "bench_mempool: wake-up after mempool_free: median %.1f us, p90 %.1f us\n",
 		p50 / 1e3, p90 / 1e3);
