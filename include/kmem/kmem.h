@@ -11,6 +11,7 @@
 #include <sys/types.h>
 
 #include <kmem/gfp.h>
+#include <kmem/mempool.h>
 #include <kmem/mm.h>
 #include <kmem/slab.h>
 

@@ -6,6 +6,7 @@
 #endif
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/futex.h>
 #include <linux/membarrier.h>
 #include <pthread.h>
@@ -227,4 +228,10 @@ void os_event_wake(struct os_event *ev)
 {
 	atomic_fetch_add_explicit(&ev->seq, 1, memory_order_release);
 	syscall(SYS_futex, &ev->seq, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+}
+
+void os_event_wake_all(struct os_event *ev)
+{
+	atomic_fetch_add_explicit(&ev->seq, 1, memory_order_release);
+	syscall(SYS_futex, &ev->seq, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
 }

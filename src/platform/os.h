@@ -56,11 +56,16 @@ int os_thread_start(void *(*fn)(void *), void *arg);
 int os_thread_key_create(void (*destructor)(void *));
 void os_thread_key_set(void *value);
 
-/* A sleeping wait for a timeout or a wake-up, for background threads. */
+/*
+ * A sleeping wait for a timeout or a wake-up (background threads, mempool
+ * waiters): read seq, check the condition, then wait while seq is unchanged.
+ */
 struct os_event {
 	atomic_uint seq;
 };
 void os_event_wait(struct os_event *ev, unsigned int seen, uint64_t timeout_ns);
 void os_event_wake(struct os_event *ev);
+/* Wake every thread waiting on @ev (the kernel's wake_up() of a whole wait queue). */
+void os_event_wake_all(struct os_event *ev);
 
 #endif /* KMEM_PLATFORM_OS_H */
