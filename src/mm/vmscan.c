@@ -21,7 +21,7 @@ static struct kmem_shrinker *shrinker_list;
 static __thread bool in_reclaim; /* PF_MEMALLOC: reclaim does not recurse into reclaim */
 
 static struct os_event kswapd_wait;
-static atomic_bool kswapd_started, kswapd_should_stop;
+static atomic_bool kswapd_started, kswapd_should_stop, kswapd_sleeping;
 static atomic_int kswapd_running;
 
 __export int kmem_register_shrinker(struct kmem_shrinker *s)
@@ -108,8 +108,11 @@ static void *kswapd(void *arg)
 			next_reap = os_now_ns() + REAPTIMEOUT_AC_NS;
 		}
 		page_reporting_process(false);
-		if (!atomic_load(&kswapd_should_stop))
+		if (!atomic_load(&kswapd_should_stop)) {
+			atomic_store(&kswapd_sleeping, true);
 			os_event_wait(&kswapd_wait, seen, kswapd_timeout());
+			atomic_store(&kswapd_sleeping, false);
+		}
 	}
 	/*
 	 * Give our per-CPU unit back now, not from the thread-exit destructor:
@@ -137,7 +140,14 @@ void wakeup_kswapd(struct zone *zone)
 			return;
 		}
 	}
-	os_event_wake(&kswapd_wait);
+	/*
+	 * No system call while kswapd is awake: bumping the sequence is enough
+	 * for it to look again. Either it sees the bump before it sleeps (the
+	 * futex wait then returns at once) or we see it asleep (both seq_cst).
+	 */
+	atomic_fetch_add(&kswapd_wait.seq, 1);
+	if (atomic_load(&kswapd_sleeping))
+		os_event_wake(&kswapd_wait);
 }
 
 /*
@@ -167,5 +177,6 @@ void vmscan_fork_child(void)
 	/* Threads do not survive fork: the child starts its own kswapd when it needs one. */
 	atomic_store(&kswapd_started, false);
 	atomic_store(&kswapd_running, 0);
+	atomic_store(&kswapd_sleeping, false);
 	spin_lock_init(&shrinker_lock);
 }
