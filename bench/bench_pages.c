@@ -118,6 +118,24 @@ static __attribute__((noinline)) void empty_pairs(long n)
 		sink(i);
 }
 
+static struct kmem_cache *cg_cache;
+
+/* The slab fast paths: @batch objects allocated, then freed; kmalloc's when @c is NULL. */
+static __attribute__((noinline)) void slab_batches(struct kmem_cache *c, int batch, long n)
+{
+	static void *p[1000];
+
+	for (long i = 0; i < n; i += batch) {
+		for (int j = 0; j < batch; j++) {
+			p[j] = c ? kmem_cache_alloc(c, GFP_KERNEL) : kmalloc(64, GFP_KERNEL);
+			if (__builtin_expect(!p[j], 0))
+				die("slab allocation failed");
+		}
+		for (int j = 0; j < batch; j++)
+			c ? kmem_cache_free(c, p[j]) : kfree(p[j]);
+	}
+}
+
 static __attribute__((noinline)) void kmem_pairs(unsigned int order, long n)
 {
 	for (long i = 0; i < n; i++) {
@@ -297,7 +315,18 @@ static void bench_group(size_t gi, int nr_runs, double run_ns, int *done, int to
 
 /* ------------------------------------------------------------- callgrind */
 
-enum cg_loop { CG_EMPTY, CG_KMEM0, CG_KMEM0_BATCH, CG_KMEM3, CG_KMEM9, CG_GLIBC0, NR_CG };
+enum cg_loop {
+	CG_EMPTY,
+	CG_KMEM0,
+	CG_KMEM0_BATCH,
+	CG_KMEM3,
+	CG_KMEM9,
+	CG_GLIBC0,
+	CG_CACHE,
+	CG_CACHE_BATCH,
+	CG_KMALLOC,
+	NR_CG
+};
 
 static const char *const cg_names[NR_CG] = {
 	"empty",
@@ -306,6 +335,9 @@ static const char *const cg_names[NR_CG] = {
 	"kmem-order3-pair",
 	"kmem-order9-pair",
 	"glibc-4k-pair",
+	"kmem_cache-64-pair",
+	"kmem_cache-64-batch1000",
+	"kmalloc-64-pair",
 };
 
 static const char *const cg_labels[NR_CG] = {
@@ -315,6 +347,9 @@ static const char *const cg_labels[NR_CG] = {
 	"kmem order 3, back-to-back pairs",
 	"kmem order 9, back-to-back pairs",
 	"glibc posix_memalign(4096, 4096) + free, pairs",
+	"kmem_cache_alloc + kmem_cache_free, 64 B, back-to-back pairs",
+	"kmem_cache_alloc + kmem_cache_free, 64 B, batches of 1000",
+	"kmalloc(64) + kfree, back-to-back pairs",
 };
 
 static void cg_run(enum cg_loop l, long n)
@@ -340,6 +375,15 @@ static void cg_run(enum cg_loop l, long n)
 	case CG_GLIBC0:
 		run_loop(GLIBC, &pair0, n);
 		break;
+	case CG_CACHE:
+		slab_batches(cg_cache, 1, n);
+		break;
+	case CG_CACHE_BATCH:
+		slab_batches(cg_cache, 1000, n);
+		break;
+	case CG_KMALLOC:
+		slab_batches(NULL, 1, n);
+		break;
 	default:
 		break;
 	}
@@ -357,10 +401,13 @@ static int callgrind_child(long n, int only)
 
 	if (kmem_init(&cfg))
 		return 1;
+	cg_cache = kmem_cache_create("bench-64", 64, 0, 0, NULL);
+	if (!cg_cache)
+		return 1;
 	for (int l = 0; l < NR_CG; l++) {
 		if (only >= 0 && l != only)
 			continue;
-		cg_run((enum cg_loop)l, BATCH * 4); /* warm: lists filled, code translated */
+		cg_run((enum cg_loop)l, 4000); /* warm: lists filled, code translated */
 #if HAVE_CALLGRIND_H
 		CALLGRIND_ZERO_STATS;
 		CALLGRIND_START_INSTRUMENTATION;
@@ -371,6 +418,7 @@ static int callgrind_child(long n, int only)
 		cg_run((enum cg_loop)l, n);
 #endif
 	}
+	kmem_cache_destroy(cg_cache);
 	kmem_exit();
 	return 0;
 }
@@ -558,6 +606,58 @@ static void remove_dir(const char *dir)
 		fprintf(stderr, "bench_pages: could not remove %s\n", dir);
 }
 
+/*
+ * Instruction counts over time: a full run appends its fast-path counts to
+ * KMEM_BENCH_HISTORY (docs/bench/instructions.tsv, kept in git), and the
+ * document shows the latest rows, so a regression shows as a jump.
+ */
+static void track_history(const double *per, bool quick, FILE *md)
+{
+	static const enum cg_loop tracked[] = { CG_KMEM0, CG_CACHE, CG_CACHE_BATCH, CG_KMALLOC };
+	const char *path = getenv("KMEM_BENCH_HISTORY");
+	const char *commit = getenv("KMEM_BENCH_COMMIT");
+	char line[512];
+	FILE *f;
+
+	if (!path || !*path)
+		return;
+	if (!quick && (f = fopen(path, "a"))) {
+		char date[32];
+		time_t t = time(NULL);
+
+		strftime(date, sizeof(date), "%Y-%m-%d", gmtime(&t));
+		fprintf(f, "%s\t%s", date, commit && *commit ? commit : "unknown");
+		for (size_t i = 0; i < sizeof(tracked) / sizeof(tracked[0]); i++)
+			fprintf(f, "\t%.1f", per[tracked[i]] - per[CG_EMPTY]);
+		fprintf(f, "\n");
+		fclose(f);
+	}
+	f = fopen(path, "r");
+	if (!f)
+		return;
+	fprintf(md,
+		"Instructions per pair over time (full runs; `%s`, newest last):\n\n"
+		"| date | commit | order-0 page | kmem_cache 64 B | kmem_cache batch | "
+		"kmalloc 64 B |\n|---|---|---:|---:|---:|---:|\n",
+		"docs/bench/instructions.tsv");
+	long nr = 0, at = 0;
+
+	while (fgets(line, sizeof(line), f))
+		nr++;
+	rewind(f);
+	while (fgets(line, sizeof(line), f)) {
+		if (at++ < nr - 12)
+			continue;
+		line[strcspn(line, "\n")] = '\0';
+		fprintf(md, "|");
+		for (char *tok = strtok(line, "\t"); tok; tok = strtok(NULL, "\t"))
+			fprintf(md, " %s |", tok);
+		fprintf(md, "\n");
+	}
+	fclose(f);
+	fprintf(md, "\n");
+}
+
 static void callgrind_section(bool quick, FILE *md)
 {
 	long n = quick ? 20000 : 200000;
@@ -642,6 +742,7 @@ static void callgrind_section(bool quick, FILE *md)
 		fprintf(stderr, "bench_pages: callgrind %-22s %8.1f Ir/pair\n", cg_names[l], v);
 	}
 	fprintf(md, "\n");
+	track_history(per, quick, md);
 #if HAVE_CALLGRIND_H
 	/* Where an order-0 pair's instructions go (loop overhead included). */
 	for (int d = 1; d <= 2 * NR_CG; d++) {

@@ -20,7 +20,11 @@ trap 'rm -rf "$tmp"' EXIT INT TERM
 # Benchmarks that plot write gnuplot data here (KMEM_BENCH_DATA); the PNGs go to docs/bench/.
 mkdir -p "$tmp/data"
 KMEM_BENCH_DATA=$tmp/data
-export KMEM_BENCH_DATA
+# Full runs append their instruction counts here (bench_pages); the file is kept in git.
+KMEM_BENCH_HISTORY=$(cd "$(dirname "$doc")" && pwd)/bench/instructions.tsv
+KMEM_BENCH_COMMIT=$(git -C "$(dirname "$0")" rev-parse --short HEAD 2>/dev/null || echo unknown)
+mkdir -p "$(dirname "$KMEM_BENCH_HISTORY")"
+export KMEM_BENCH_DATA KMEM_BENCH_HISTORY KMEM_BENCH_COMMIT
 
 i=0
 for b in "$@"; do
