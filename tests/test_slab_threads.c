@@ -539,6 +539,56 @@ Test(slab_threads, exiting_thread_gives_its_array_back)
 	cr_assert_eq(kmem_error_count(), 0, "log: %s", printk_log);
 }
 
+static atomic_bool retuning;
+
+static void *retune_loop(void *arg)
+{
+	struct kmem_cache *c = arg;
+	char text[96];
+
+	for (unsigned int i = 0; atomic_load(&retuning); i++) {
+		snprintf(text, sizeof(text), "%s %u %u 0", c->name, 40 + i % 3 * 40, 20);
+		if (kmem_proc_write("slabinfo", text))
+			thread_fail("slabinfo write '%s' failed", text);
+	}
+	return NULL;
+}
+
+/*
+ * Threads exit with objects in their arrays while the arrays are swapped
+ * under them: whichever arrays an exiting thread held, its objects end up
+ * back in the slabs (none stranded in a dead thread's old array).
+ */
+Test(slab_threads, exits_racing_retunes_strand_nothing, .timeout = 120)
+{
+	enum { ROUNDS = 1000, NR = 2 };
+	struct kmem_cache *c = kmem_cache_create("exit-retune", 128, 0, 0, NULL);
+	pthread_t tuner;
+
+	cr_assert_not_null(c);
+	atomic_store(&retuning, true);
+	cr_assert_eq(pthread_create(&tuner, NULL, retune_loop, c), 0);
+	for (int r = 0; r < ROUNDS; r++) {
+		struct holder h[NR];
+
+		for (int i = 0; i < NR; i++) {
+			h[i] = (struct holder){ .c = c, .nr = 30 };
+			cr_assert_eq(pthread_create(&h[i].thread, NULL, alloc_free_and_exit, &h[i]),
+				     0);
+		}
+		for (int i = 0; i < NR; i++)
+			cr_assert_eq(pthread_join(h[i].thread, NULL), 0);
+	}
+	atomic_store(&retuning, false);
+	cr_assert_eq(pthread_join(tuner, NULL), 0);
+	assert_threads_ok();
+	slab_check(c);
+	cr_assert_eq(kmem_cache_shrink(c), 0, "objects stranded in a dead thread's arrays");
+	cr_assert_eq(cache_total_slabs(c), 0);
+	kmem_cache_destroy(c);
+	cr_assert_eq(kmem_error_count(), 0, "log: %s", printk_log);
+}
+
 Test(slab_threads, shrink_and_destroy_drain_idle_threads)
 {
 	enum { NR = 4 };

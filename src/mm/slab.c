@@ -755,6 +755,7 @@ __export const char *kmem_cache_name(struct kmem_cache *cachep)
 struct drain_ctx {
 	struct kmem_cache *cachep; /* NULL: every cache */
 	uint64_t desc; /* which per-CPU arrays to drain (0: the cache's current ones) */
+	uint64_t new_desc; /* swap_cpu_cache(): the arrays that replace them */
 	bool force; /* everything, not the reaper's share */
 	struct list_head list; /* slabs to destroy afterwards */
 };
@@ -814,6 +815,14 @@ static void do_drain(struct percpu_area *area, void *info)
 
 	list_for_each_entry(cachep, &slab_caches, list)
 		drain_unit_cache(area, cachep, 0, ctx->force, &ctx->list);
+}
+
+/* on_each_cpu_held(): the old arrays are the ones to drain. */
+static void swap_cpu_cache(void *info)
+{
+	struct drain_ctx *ctx = info;
+
+	ctx->desc = atomic_exchange(&ctx->cachep->cpu_cache, ctx->new_desc);
 }
 
 static void drain_alien_caches(struct kmem_cache *cachep, struct kmem_cache_node *n,
@@ -960,17 +969,22 @@ static int do_tune_cpucache(struct kmem_cache *cachep, unsigned int limit, unsig
 		return -ENOMEM;
 	uint64_t desc = (uint64_t)(uintptr_t)cpu_cache | (uint64_t)limit << 32 |
 			(uint64_t)batchcount << 48;
-	uint64_t old = atomic_exchange(&cachep->cpu_cache, desc);
 
 	cachep->limit = limit;
 	cachep->batchcount = batchcount;
 	cachep->shared = shared;
-	if (old) {
-		struct drain_ctx ctx = { .cachep = cachep, .desc = old, .force = true };
+	if (!atomic_load(&cachep->cpu_cache)) {
+		atomic_store(&cachep->cpu_cache, desc); /* a new cache: no thread has arrays */
+	} else {
+		/*
+		 * Swap while every unit is held: a thread exiting meanwhile has
+		 * either drained the old arrays itself or has its unit drained here.
+		 */
+		struct drain_ctx ctx = { .cachep = cachep, .new_desc = desc, .force = true };
 
 		INIT_LIST_HEAD(&ctx.list);
-		on_each_cpu(do_drain, &ctx);
-		free_percpu((void __percpu *)(uintptr_t)CPU_CACHE_OFFSET(old));
+		on_each_cpu_held(swap_cpu_cache, do_drain, &ctx);
+		free_percpu((void __percpu *)(uintptr_t)CPU_CACHE_OFFSET(ctx.desc));
 		list_splice(&ctx.list, &list);
 	}
 	int ret = setup_kmem_cache_nodes(cachep, boot, &list);

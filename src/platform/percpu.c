@@ -212,13 +212,24 @@ static void hold_all_units(void)
 
 void on_each_cpu(void (*fn)(struct percpu_area *area, void *info), void *info)
 {
+	on_each_cpu_held(NULL, fn, info);
+}
+
+void on_each_cpu_held(void (*held)(void *info), void (*fn)(struct percpu_area *area, void *info),
+		      void *info)
+{
 	struct percpu_area *self = NULL;
 	int cpu;
 
-	if (!pcpu_base)
+	if (!pcpu_base) {
+		if (held)
+			held(info);
 		return;
+	}
 	spin_lock(&pcpu_lock);
 	hold_all_units();
+	if (held)
+		held(info);
 	for_each_online_cpu(cpu) {
 		struct percpu_area *area = per_cpu_area(cpu);
 

@@ -119,6 +119,13 @@ static __always_inline bool get_cpu_area_fast(struct percpu_area *area)
  * The units are held one after another; @fn may take zone and node locks.
  */
 void on_each_cpu(void (*fn)(struct percpu_area *area, void *info), void *info);
+/*
+ * The same, calling @held first, once every other unit is held and none can
+ * go offline: a change made there (a new array descriptor) is seen by each
+ * owner only after @fn has run on its unit, and by no thread that has left.
+ */
+void on_each_cpu_held(void (*held)(void *info), void (*fn)(struct percpu_area *area, void *info),
+		      void *info);
 
 /* Per-CPU allocations: an offset valid in every unit, zero in each; 0 on failure. */
 void __percpu *__alloc_percpu(size_t size, size_t align);
