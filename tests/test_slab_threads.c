@@ -559,7 +559,7 @@ static void *retune_loop(void *arg)
  * under them: whichever arrays an exiting thread held, its objects end up
  * back in the slabs (none stranded in a dead thread's old array).
  */
-Test(slab_threads, exits_racing_retunes_strand_nothing, .timeout = 120)
+Test(slab_threads, exits_racing_retunes_strand_nothing)
 {
 	enum { ROUNDS = 1000, NR = 2 };
 	struct kmem_cache *c = kmem_cache_create("exit-retune", 128, 0, 0, NULL);
