@@ -1,7 +1,7 @@
 # kmem: top-level convenience Makefile. The real build is CMake (CMakeLists.txt);
 # this file installs what a fresh Debian 12 machine lacks and drives the builds.
 #
-#   make run            deps, build, then ./build/buddy-demo (the README's main job)
+#   make run            deps, build, then a Python workload under kmem-run --stats (the main job)
 #   make test           deps, then the normal, ASan+UBSan and TSan builds and their ctest runs
 #   make bench [QUICK=1] deps + bench-deps, build, then the bench-run target if there is one
 #   make format         clang-format -i every *.c/*.h;  make format-check: fail if any is off
@@ -18,9 +18,10 @@ MAKEFLAGS += --no-print-directory
 
 # Debian 12 packages `make run` and `make test` need. libc6-dev is listed because gcc only
 # Recommends it and deps installs with --no-install-recommends.
-DEPS := cmake make gcc libc6-dev pkg-config libcriterion-dev clang-format
+# python3 sqlite3 git g++: the real programs `make run` and the tests run under the preload.
+DEPS := cmake make gcc libc6-dev pkg-config libcriterion-dev clang-format python3 sqlite3 git g++
 # Extra packages for `make bench`: plots and the allocators kmem is compared with.
-BENCH_DEPS := gnuplot-nox libmimalloc-dev libjemalloc-dev libtcmalloc-minimal4 valgrind
+BENCH_DEPS := gnuplot-nox libmimalloc-dev libjemalloc-dev libtcmalloc-minimal4 valgrind time
 
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 BUILD_TYPE ?= RelWithDebInfo
@@ -71,8 +72,19 @@ build:
 	cmake -S . -B build -DCMAKE_BUILD_TYPE=$(BUILD_TYPE)
 	cmake --build build -j$(JOBS)
 
+# The main job: an unmodified program (examples/workload.py: dicts, strings, threads, a
+# subprocess, sqlite3, json) on kmem's allocators, then where its memory went: the report
+# that kmem-run --stats writes at the exit of each process, here the main one's, with the
+# caches that were never used left out.
+RUN_STATS := build/make-run-stats.txt
+RUN_SCALE ?= 3
+
 run: deps build
-	./build/buddy-demo
+	@rm -f $(RUN_STATS)
+	./build/kmem-run --stats=$(RUN_STATS) -- /usr/bin/python3 examples/workload.py $(RUN_SCALE)
+	@echo "==== its memory on kmem (the last report of $(RUN_STATS); caches with objects) ===="
+	@awk '/^==== kmem: pid/ { n++ } { r[n] = r[n] $$0 "\n" } END { printf "%s", r[n] }' \
+		$(RUN_STATS) | awk '!/kmalloc/ || $$3 != 0'
 
 # `make test` stops at the first phase that fails. Each phase can also be run alone
 # (test-normal, test-asan, test-tsan; they do not run deps).

@@ -264,6 +264,8 @@ static inline struct zone *next_zone(struct zone *zone)
 		if (populated_zone(zone))
 
 int kmem_auto_init(void);
+/* "256M", "4G", "64KiB": 0 and the bytes in *out, or -EINVAL. */
+int kmem_parse_size(const char *s, size_t *out);
 
 /* Make sure kmem is initialised; false (after a message) when it cannot be. */
 static __always_inline bool kmem_ready(void)
@@ -410,5 +412,9 @@ unsigned long try_to_free_pages(gfp_t gfp, unsigned int order);
 void kswapd_stop(void);
 void kswapd_reset(void);
 void vmscan_fork_child(void);
+/* The malloc replacement: thread starts wait for kswapd_run_deferred() at a safe point. */
+void kswapd_defer_start(void);
+bool kswapd_start_pending(void);
+void kswapd_run_deferred(void);
 
 #endif /* KMEM_MM_INTERNAL_H */

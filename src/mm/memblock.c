@@ -49,8 +49,8 @@ static struct {
 #define DEFAULT_REPORTING_DELAY_MS 2000
 #define MIN_NODE_PAGES 256
 
-/* "256M", "4G", "1048576", "64k", "2GiB": bytes, or -EINVAL. */
-static int parse_size(const char *s, size_t *out)
+/* "256M", "4G", "1048576", "64k", "2GiB": bytes, or -EINVAL. Also kmem-run's --mem. */
+int kmem_parse_size(const char *s, size_t *out)
 {
 	char *end;
 	unsigned long long v;
@@ -115,7 +115,7 @@ static int config_from_env(struct kmem_config *c)
 {
 	const char *v;
 
-	if (!c->mem_size && (v = os_getenv("KMEM_MEM")) && parse_size(v, &c->mem_size)) {
+	if (!c->mem_size && (v = os_getenv("KMEM_MEM")) && kmem_parse_size(v, &c->mem_size)) {
 		pr_err("KMEM_MEM='%s' is not a size: expected bytes with an optional K, M, G or T "
 		       "suffix, e.g. 256M\n",
 		       v);

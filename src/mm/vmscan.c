@@ -23,6 +23,14 @@ static __thread bool in_reclaim; /* PF_MEMALLOC: reclaim does not recurse into r
 static struct os_event kswapd_wait;
 static atomic_bool kswapd_started, kswapd_should_stop, kswapd_sleeping;
 static atomic_int kswapd_running;
+/*
+ * Under the malloc replacement, starting a thread calls malloc (the new
+ * thread's TLS), and wakeup_kswapd() may run deep inside an allocation, even
+ * under slab_mutex: the start is then only recorded, and the malloc layer
+ * makes it at its next safe point (kswapd_run_deferred).
+ */
+static bool kswapd_defer;
+static atomic_bool kswapd_start_wanted;
 
 __export int kmem_register_shrinker(struct kmem_shrinker *s)
 {
@@ -125,20 +133,30 @@ static void *kswapd(void *arg)
 	return NULL;
 }
 
-/* Wake kswapd, starting it first if need be. No lock held, not in a per-CPU section. */
+static void kswapd_run(void)
+{
+	if (atomic_load(&kswapd_started) || atomic_exchange(&kswapd_started, true))
+		return;
+	atomic_store(&kswapd_should_stop, false);
+	atomic_store(&kswapd_running, 1);
+	if (os_thread_start(kswapd, NULL)) {
+		atomic_store(&kswapd_running, 0);
+		pr_warn("cannot start the background reclaim thread: free memory stays "
+			"resident until kmem_release_free_memory()\n");
+	}
+}
+
+/* Wake kswapd, starting it first if need be (or asking for it, see kswapd_defer). */
 void wakeup_kswapd(struct zone *zone)
 {
 	if (!atomic_load(&kmem_initialised))
 		return;
-	if (!atomic_load(&kswapd_started) && !atomic_exchange(&kswapd_started, true)) {
-		atomic_store(&kswapd_should_stop, false);
-		atomic_store(&kswapd_running, 1);
-		if (os_thread_start(kswapd, NULL)) {
-			atomic_store(&kswapd_running, 0);
-			pr_warn("cannot start the background reclaim thread: free memory stays "
-				"resident until kmem_release_free_memory()\n");
+	if (!atomic_load_explicit(&kswapd_started, memory_order_relaxed)) {
+		if (kswapd_defer) {
+			atomic_store_explicit(&kswapd_start_wanted, true, memory_order_relaxed);
 			return;
 		}
+		kswapd_run();
 	}
 	/*
 	 * No system call while kswapd is awake: bumping the sequence is enough
@@ -148,6 +166,25 @@ void wakeup_kswapd(struct zone *zone)
 	atomic_fetch_add(&kswapd_wait.seq, 1);
 	if (atomic_load(&kswapd_sleeping))
 		os_event_wake(&kswapd_wait);
+}
+
+void kswapd_defer_start(void)
+{
+	kswapd_defer = true;
+}
+
+bool kswapd_start_pending(void)
+{
+	return atomic_load_explicit(&kswapd_start_wanted, memory_order_relaxed);
+}
+
+/* The malloc layer's safe point: no lock held, not inside an allocation. */
+void kswapd_run_deferred(void)
+{
+	if (!atomic_exchange(&kswapd_start_wanted, false) || !atomic_load(&kmem_initialised))
+		return;
+	kswapd_run();
+	os_event_wake(&kswapd_wait);
 }
 
 /*
@@ -168,14 +205,24 @@ void kswapd_stop(void)
 
 void kswapd_reset(void)
 {
+	atomic_store(&kswapd_start_wanted, false);
 	atomic_store(&kswapd_should_stop, false);
 	atomic_store(&kswapd_started, false);
 }
 
 void vmscan_fork_child(void)
 {
-	/* Threads do not survive fork: the child starts its own kswapd when it needs one. */
+	/*
+	 * Threads do not survive fork: the child starts its own kswapd when it
+	 * needs one. Except under ThreadSanitizer, which kills a child of a
+	 * threaded process that starts a thread: there the child goes without
+	 * (direct reclaim and kmem_release_free_memory still work).
+	 */
+#if defined(__SANITIZE_THREAD__)
+	atomic_store(&kswapd_started, true);
+#else
 	atomic_store(&kswapd_started, false);
+#endif
 	atomic_store(&kswapd_running, 0);
 	atomic_store(&kswapd_sleeping, false);
 	spin_lock_init(&shrinker_lock);

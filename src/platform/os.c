@@ -22,11 +22,17 @@
 
 #include "os.h"
 
-void *os_reserve(size_t size, size_t align)
+static void *map_aligned(size_t size, size_t align, int flags)
 {
+	if (align <= 4096) {
+		void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS | flags, -1, 0);
+
+		return p == MAP_FAILED ? NULL : p;
+	}
 	size_t span = size + align;
-	char *raw = mmap(NULL, span, PROT_READ | PROT_WRITE,
-			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	char *raw = mmap(NULL, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | flags,
+			 -1, 0);
 
 	if (raw == MAP_FAILED)
 		return NULL;
@@ -39,6 +45,37 @@ void *os_reserve(size_t size, size_t align)
 	if (tail)
 		munmap(start + size, tail);
 	return start;
+}
+
+void *os_reserve(size_t size, size_t align)
+{
+	return map_aligned(size, align, MAP_NORESERVE);
+}
+
+void *os_map(size_t size, size_t align)
+{
+	if (size + align < size)
+		return NULL;
+	return map_aligned(size, align, 0);
+}
+
+void *os_remap(void *addr, size_t old_size, size_t new_size)
+{
+	void *p = mremap(addr, old_size, new_size, MREMAP_MAYMOVE);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+bool os_mapped(const void *addr, size_t size)
+{
+	unsigned char vec[1];
+	uintptr_t page = (uintptr_t)addr & ~(uintptr_t)4095, end = (uintptr_t)addr + size;
+
+	/* mincore fails with ENOMEM for an unmapped page: one page at a time keeps vec tiny. */
+	for (; page < end; page += 4096)
+		if (mincore((void *)page, 4096, vec) && errno == ENOMEM)
+			return false;
+	return true;
 }
 
 void os_unreserve(void *addr, size_t size)
@@ -114,10 +151,32 @@ size_t os_rss(void)
 	return p ? strtoul(p + 1, NULL, 10) * (size_t)sysconf(_SC_PAGESIZE) : 0;
 }
 
+int os_open_append(const char *path)
+{
+	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+
+	return fd < 0 ? -errno : fd;
+}
+
+void os_close(int fd)
+{
+	close(fd);
+}
+
+int os_getpid(void)
+{
+	return (int)getpid();
+}
+
 void os_write_stderr(const char *buf, size_t len)
 {
+	os_write_fd(STDERR_FILENO, buf, len);
+}
+
+void os_write_fd(int fd, const char *buf, size_t len)
+{
 	while (len) {
-		ssize_t n = write(STDERR_FILENO, buf, len);
+		ssize_t n = write(fd, buf, len);
 
 		if (n < 0 && errno == EINTR)
 			continue;

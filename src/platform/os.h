@@ -15,7 +15,13 @@
 
 /* Reserve @size bytes of address space aligned to @align; committed on first touch. */
 void *os_reserve(size_t size, size_t align);
-/* Give a reservation back. */
+/* Map @size bytes of ordinary (committed, overcommit-accounted) memory aligned to @align. */
+void *os_map(size_t size, size_t align);
+/* Grow or shrink a mapping, moving it if need be; NULL on failure (the old one stays). */
+void *os_remap(void *addr, size_t old_size, size_t new_size);
+/* Whether every page of [addr, addr+size) is mapped. */
+bool os_mapped(const void *addr, size_t size);
+/* Give a reservation or a mapping back. */
 void os_unreserve(void *addr, size_t size);
 /* Drop the contents of [addr, addr+size): the memory reads as zero afterwards. */
 int os_discard(void *addr, size_t size);
@@ -37,6 +43,13 @@ void os_sleep_ns(uint64_t ns);
 size_t os_rss(void);
 /* Write @len bytes to standard error, retrying on short writes. */
 void os_write_stderr(const char *buf, size_t len);
+/* Likewise to @fd. */
+void os_write_fd(int fd, const char *buf, size_t len);
+/* Open @path for appending, creating it: a descriptor, or -errno. */
+int os_open_append(const char *path);
+void os_close(int fd);
+/* This process's id. */
+int os_getpid(void);
 /* Abort the process after flushing what can be flushed. */
 __attribute__((noreturn)) void os_abort(void);
 /* Value of environment variable @name or NULL; safe before main. */

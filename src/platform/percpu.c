@@ -32,6 +32,12 @@ static size_t chunks_in_use;
 static void (*cpu_dead_fn[PCPU_MAX_CALLBACKS])(struct percpu_area *area);
 static int nr_cpu_dead_fn;
 static bool key_created;
+/*
+ * The thread's unit went back at its exit; the C library still frees (its
+ * TLS, its per-thread buffers) after the key destructors ran. Those calls go
+ * the locked way rather than attach a unit nobody would give back.
+ */
+static __thread bool pcpu_thread_exited __attribute__((tls_model("initial-exec")));
 
 static bool chunk_used(size_t i)
 {
@@ -50,6 +56,7 @@ static void chunk_set(size_t i, bool used)
 
 static void thread_exit_destructor(void *arg)
 {
+	pcpu_thread_exited = true;
 	pcpu_detach_thread();
 }
 
@@ -105,7 +112,7 @@ struct percpu_area *pcpu_attach_thread(void)
 	struct percpu_area *area = NULL;
 	int cpu;
 
-	if (unlikely(!pcpu_base))
+	if (unlikely(!pcpu_base || pcpu_thread_exited))
 		return NULL;
 	spin_lock(&pcpu_lock);
 	for (cpu = 0; cpu < nr_cpu_ids; cpu++)

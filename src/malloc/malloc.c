@@ -1,0 +1,382 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The C allocation interface on kmalloc (docs/MALLOC.md has the design).
+ *
+ * Sizes: up to 8 KiB a kmalloc slab cache (kmalloc-16 .. kmalloc-8k; never
+ * kmalloc-8, whose objects are only 8-byte aligned); up to KMALLOC_MAX_SIZE
+ * (4 MiB) a compound block from the buddy allocator (kmalloc's large path);
+ * above that a mapping of its own (huge.c). Every kmalloc object of 16 bytes
+ * or more is 16-byte aligned, and blocks are naturally aligned, which also
+ * gives memalign its alignments without padding: a power-of-two size of at
+ * least the alignment lands on an aligned object.
+ *
+ * Initialisation: the first call initialises kmem (kmem_auto_init). Calls
+ * that arrive from inside that initialisation on the same thread (the C
+ * library allocating for pthread_atfork, say) are served from a small static
+ * bootstrap buffer, never freed. kswapd is started not from where kmem asks
+ * for it (possibly under slab_mutex, deep in an allocation) but at the end of
+ * a malloc call, where no kmem lock is held (kswapd_run_deferred).
+ *
+ * Foreign pointers, ones kmem never handed out (the dynamic loader's
+ * allocations from before the preload took over, the bootstrap buffer),
+ * are recognised by address: not in the arena and not in the huge table.
+ * free() ignores them, realloc() copies what it can read of them.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "malloc.h"
+#include "mm/slab.h"
+#include "platform/os.h"
+
+#define MALLOC_GFP (GFP_KERNEL | __GFP_NOWARN)
+#define BOOTSTRAP_SIZE (64UL << 10)
+
+static __thread bool malloc_initialising __attribute__((tls_model("initial-exec")));
+static char bootstrap_buf[BOOTSTRAP_SIZE] __aligned(PAGE_SIZE);
+static atomic_size_t bootstrap_used;
+static atomic_ulong foreign_frees;
+static bool malloc_atfork_registered;
+
+static bool in_bootstrap(const void *ptr)
+{
+	return (uintptr_t)((const char *)ptr - bootstrap_buf) < BOOTSTRAP_SIZE;
+}
+
+static void *bootstrap_alloc(size_t size)
+{
+	size_t need = ALIGN(size ? size : 1, MALLOC_ALIGN);
+	size_t start = atomic_fetch_add(&bootstrap_used, need);
+
+	if (need > BOOTSTRAP_SIZE || start > BOOTSTRAP_SIZE - need) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	return bootstrap_buf + start; /* static storage: already zero */
+}
+
+static void malloc_fork_prepare(void)
+{
+	huge_fork_prepare();
+}
+
+static void malloc_fork_parent(void)
+{
+	huge_fork_parent();
+}
+
+static void malloc_fork_child(void)
+{
+	huge_fork_child();
+}
+
+/* kmem is initialised (false: the caller is inside the initialisation, or it failed). */
+static noinline bool malloc_init_slow(void)
+{
+	int ret;
+
+	if (malloc_initialising)
+		return false;
+	malloc_initialising = true;
+	kswapd_defer_start();
+	ret = kmem_auto_init();
+	if (!ret && !malloc_atfork_registered) {
+		/* Registered after kmem's: our prepare runs first, our child handler last. */
+		malloc_atfork_registered = true;
+		os_atfork(malloc_fork_prepare, malloc_fork_parent, malloc_fork_child);
+	}
+	malloc_initialising = false;
+	return ret == 0;
+}
+
+static __always_inline bool malloc_ready(void)
+{
+	if (likely(atomic_load_explicit(&kmem_initialised, memory_order_acquire)))
+		return true;
+	return malloc_init_slow();
+}
+
+/* The end of an allocation: no lock held, so a pending thread start can be made. */
+static __always_inline void malloc_safe_point(void)
+{
+	if (unlikely(kswapd_start_pending()))
+		kswapd_run_deferred();
+}
+
+static void *malloc_huge(size_t size, size_t align)
+{
+	void *p = huge_alloc(size, align);
+
+	if (unlikely(!p))
+		errno = ENOMEM;
+	return p;
+}
+
+static noinline void *malloc_slow(size_t size)
+{
+	void *p;
+
+	if (!malloc_ready())
+		return malloc_initialising ? bootstrap_alloc(size) : (errno = ENOMEM, NULL);
+	if (size > KMALLOC_MAX_SIZE)
+		return malloc_huge(size, PAGE_SIZE);
+	p = kmalloc(max(size, (size_t)MALLOC_ALIGN), MALLOC_GFP);
+	if (unlikely(!p))
+		errno = ENOMEM;
+	malloc_safe_point();
+	return p;
+}
+
+void *kmem_malloc(size_t size)
+{
+	if (likely(size <= KMALLOC_MAX_CACHE_SIZE &&
+		   atomic_load_explicit(&kmem_initialised, memory_order_relaxed))) {
+		void *p = kmalloc(size < MALLOC_ALIGN ? MALLOC_ALIGN : size, MALLOC_GFP);
+
+		if (likely(p)) {
+			malloc_safe_point();
+			return p;
+		}
+	}
+	return malloc_slow(size);
+}
+
+static noinline void free_outside_arena(void *ptr)
+{
+	if (in_bootstrap(ptr) || huge_free(ptr))
+		return;
+	atomic_fetch_add_explicit(&foreign_frees, 1, memory_order_relaxed);
+}
+
+void kmem_free(void *ptr)
+{
+	if (likely(kmem_addr_valid(ptr))) {
+		kfree(ptr);
+		return;
+	}
+	if (ptr)
+		free_outside_arena(ptr);
+}
+
+unsigned long kmem_foreign_frees(void)
+{
+	return atomic_load(&foreign_frees);
+}
+
+void *kmem_calloc(size_t nmemb, size_t size)
+{
+	size_t bytes;
+	void *p;
+
+	if (unlikely(__builtin_mul_overflow(nmemb, size, &bytes))) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	p = kmem_malloc(bytes);
+	/* Huge ones are fresh mappings and the bootstrap buffer was never used: both zero. */
+	if (p && bytes <= KMALLOC_MAX_SIZE && !in_bootstrap(p))
+		memset(p, 0, bytes);
+	return p;
+}
+
+/* Bytes @ptr may hold: 0 for a pointer kmem never handed out. */
+static size_t usable_size(void *ptr)
+{
+	if (likely(kmem_addr_valid(ptr)))
+		return ksize(ptr);
+	if (!ptr || in_bootstrap(ptr))
+		return 0;
+	return huge_size(ptr);
+}
+
+/* Bytes of @ptr that can be read, up to @size: what realloc keeps of a foreign pointer. */
+static size_t foreign_readable(const void *ptr, size_t size)
+{
+	if (in_bootstrap(ptr))
+		return min(size, (size_t)(bootstrap_buf + BOOTSTRAP_SIZE - (const char *)ptr));
+	size_t page_rest = PAGE_SIZE - ((uintptr_t)ptr & (PAGE_SIZE - 1));
+
+	if (size <= page_rest || os_mapped((const char *)ptr + page_rest, size - page_rest))
+		return size;
+	return page_rest;
+}
+
+static void *realloc_move(void *ptr, size_t keep, size_t size)
+{
+	void *p = kmem_malloc(size);
+
+	if (p) {
+		memcpy(p, ptr, min(keep, size));
+		kmem_free(ptr);
+	}
+	return p;
+}
+
+void *kmem_realloc(void *ptr, size_t size)
+{
+	size_t old;
+
+	if (!ptr)
+		return kmem_malloc(size);
+	if (!size) {
+		kmem_free(ptr); /* glibc's realloc(p, 0): frees and returns NULL */
+		return NULL;
+	}
+	if (likely(kmem_addr_valid(ptr))) {
+		old = ksize(ptr);
+		if (unlikely(!old))
+			return NULL; /* reported by ksize: not an object kmem handed out */
+		/* In place unless it grows, or shrinks to less than half of what it holds. */
+		if (size <= old && (size >= old / 2 || old <= MALLOC_ALIGN))
+			return ptr;
+		return realloc_move(ptr, old, size);
+	}
+	old = in_bootstrap(ptr) ? 0 : huge_size(ptr);
+	if (!old) /* bootstrap or foreign: keep what can be read */
+		return realloc_move(ptr, foreign_readable(ptr, size), size);
+	if (size > KMALLOC_MAX_SIZE) {
+		void *p = huge_realloc(ptr, size);
+
+		if (!p)
+			errno = ENOMEM;
+		return p;
+	}
+	return realloc_move(ptr, old, size);
+}
+
+void *kmem_reallocarray(void *ptr, size_t nmemb, size_t size)
+{
+	size_t bytes;
+
+	if (unlikely(__builtin_mul_overflow(nmemb, size, &bytes))) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	return kmem_realloc(ptr, bytes);
+}
+
+/*
+ * @align: a power of two above MALLOC_ALIGN. kmalloc objects of a
+ * power-of-two size are aligned to that size up to PAGE_SIZE (96 and 192 to
+ * 32 and 64), and compound blocks to their size: a size that is a multiple of
+ * the alignment gets it, except a slab object asked for more than PAGE_SIZE,
+ * which is sent to the page allocator instead.
+ */
+static void *malloc_aligned(size_t align, size_t size)
+{
+	size_t asize;
+	void *p;
+
+	if (unlikely(size > SIZE_MAX - align)) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	asize = ALIGN(max(size, align), align);
+	if (align > PAGE_SIZE && asize <= KMALLOC_MAX_CACHE_SIZE)
+		asize = KMALLOC_MAX_CACHE_SIZE + 1;
+	if (asize > KMALLOC_MAX_SIZE || !malloc_ready())
+		return malloc_huge(size, align);
+	p = kmem_malloc(asize);
+	if (p && unlikely(!IS_ALIGNED((uintptr_t)p, align))) {
+		/* A layout kmem's debugging changed: take a mapping rather than fail. */
+		kmem_free(p);
+		return malloc_huge(size, align);
+	}
+	return p;
+}
+
+void *kmem_memalign(size_t align, size_t size)
+{
+	if (align <= MALLOC_ALIGN)
+		return kmem_malloc(size);
+	/* glibc: an alignment that is not a power of two is rounded up to one. */
+	if (!is_power_of_2(align)) {
+		if (align > (SIZE_MAX >> 1) + 1) {
+			errno = EINVAL;
+			return NULL;
+		}
+		align = 1UL << fls_long(align);
+	}
+	return malloc_aligned(align, size);
+}
+
+int kmem_posix_memalign(void **memptr, size_t align, size_t size)
+{
+	void *p;
+	int saved = errno;
+
+	if (!is_power_of_2(align) || align % sizeof(void *))
+		return EINVAL;
+	p = kmem_memalign(align, size);
+	if (!p)
+		return ENOMEM;
+	errno = saved; /* posix_memalign reports through its result, not errno */
+	*memptr = p;
+	return 0;
+}
+
+void *kmem_aligned_alloc(size_t align, size_t size)
+{
+	/* C17 DR 460 and glibc 2.38: an alignment that is not a power of two is refused. */
+	if (!is_power_of_2(align)) {
+		errno = EINVAL;
+		return NULL;
+	}
+	return kmem_memalign(align, size);
+}
+
+void *kmem_valloc(size_t size)
+{
+	return kmem_memalign(PAGE_SIZE, size);
+}
+
+void *kmem_pvalloc(size_t size)
+{
+	size_t rounded = ALIGN(size ? size : 1, PAGE_SIZE);
+
+	if (rounded < size) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	return kmem_memalign(PAGE_SIZE, rounded);
+}
+
+size_t kmem_malloc_usable_size(void *ptr)
+{
+	return usable_size(ptr);
+}
+
+/* Drain the per-thread caches, reap every cache and give free memory to the OS. */
+int kmem_malloc_trim(size_t pad)
+{
+	if (!atomic_load(&kmem_initialised))
+		return 0;
+	kmem_cache_reap();
+	return kmem_release_free_memory() != 0;
+}
+
+struct mallinfo2 kmem_mallinfo2(void)
+{
+	struct mallinfo2 mi = { 0 };
+	unsigned long used = 0, resident_free = 0;
+	struct zone *zone;
+
+	if (atomic_load(&kmem_initialised)) {
+		for_each_populated_zone(zone) {
+			unsigned long free, reported;
+
+			spin_lock(&zone->lock);
+			free = zone_page_state_free(zone);
+			reported = zone_reported_pages(zone);
+			spin_unlock(&zone->lock);
+
+			used += zone->managed_pages - free;
+			resident_free += free > reported ? free - reported : 0;
+		}
+	}
+	huge_stats(&mi.hblks, &mi.hblkhd);
+	mi.arena = used << PAGE_SHIFT;
+	mi.uordblks = mi.arena + mi.hblkhd;
+	mi.fordblks = resident_free << PAGE_SHIFT;
+	return mi;
+}

@@ -1,0 +1,95 @@
+// SPDX-License-Identifier: MIT
+/*
+ * What the malloc replacement shows: malloc_stats() and, when KMEM_STATS is
+ * set (kmem-run --stats), a report at the exit of every process that has the
+ * preload: slabinfo, buddyinfo and meminfo in the kernel's formats, after a
+ * header naming the process. KMEM_STATS is "-" (or "1", or "stderr") for
+ * standard error, or a file to append to; each report is one write(2), so
+ * the reports of processes exiting together do not interleave.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <kmem/kmem.h>
+
+#include "malloc.h"
+#include "platform/os.h"
+
+#define STATS_PATH_MAX 4096
+
+static const char *const stats_files[] = { "slabinfo", "buddyinfo", "meminfo" };
+static char stats_path[STATS_PATH_MAX];
+static bool stats_wanted;
+
+void malloc_stats_setup(void)
+{
+	const char *v = os_getenv("KMEM_STATS");
+
+	if (!v || !*v || !strcmp(v, "0"))
+		return;
+	stats_wanted = true;
+	if (strcmp(v, "-") && strcmp(v, "1") && strcmp(v, "stderr"))
+		snprintf(stats_path, sizeof(stats_path), "%s", v);
+}
+
+/* Append "==== @name ====" and the file's text to @buf at @len; returns the new length. */
+static size_t append_proc(char *buf, size_t size, size_t len, const char *name)
+{
+	int n = snprintf(buf + len, size - len, "---- %s ----\n", name);
+
+	len += (size_t)n < size - len ? (size_t)n : size - len;
+	ssize_t r = kmem_proc_read(name, buf + len, size - len);
+
+	if (r > 0)
+		len += (size_t)r < size - len ? (size_t)r : size - len - 1;
+	return len;
+}
+
+void malloc_stats_write(int fd, const char *header)
+{
+	size_t size = strlen(header) + 1;
+
+	for (size_t i = 0; i < ARRAY_SIZE(stats_files); i++) {
+		ssize_t r = kmem_proc_read(stats_files[i], NULL, 0);
+
+		size += 64 + (r > 0 ? (size_t)r : 0);
+	}
+	size += 4096; /* the caches may grow while we read */
+	char *buf = kmem_malloc(size);
+
+	if (!buf)
+		return;
+	size_t len = (size_t)snprintf(buf, size, "%s", header);
+
+	for (size_t i = 0; i < ARRAY_SIZE(stats_files); i++)
+		len = append_proc(buf, size, len, stats_files[i]);
+	os_write_fd(fd, buf, len);
+	kmem_free(buf);
+}
+
+void malloc_stats_at_exit(void)
+{
+	char header[256];
+	int fd = 2;
+
+	if (!stats_wanted)
+		return;
+	if (stats_path[0]) {
+		fd = os_open_append(stats_path);
+		if (fd < 0) {
+			fprintf(stderr, "kmem: KMEM_STATS=%s: cannot open: %s\n", stats_path,
+				strerror(-fd));
+			return;
+		}
+	}
+	snprintf(header, sizeof(header), "==== kmem: pid %d (%s) exits ====\n", os_getpid(),
+		 os_comm());
+	malloc_stats_write(fd, header);
+	if (fd != 2)
+		os_close(fd);
+}
+
+void kmem_malloc_stats(void)
+{
+	malloc_stats_write(2, "==== kmem: malloc_stats ====\n");
+}

@@ -1,0 +1,180 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+#
+# tests/programs/run.sh BUILD_DIR: real programs under the malloc replacement.
+# Each runs once on glibc's malloc and once under BUILD_DIR/kmem-run, and the
+# two outputs must be the same: python3 (dicts, threads, subprocess, sqlite3),
+# sqlite3 building and querying a database, git in a temporary repository, a
+# C++ program using the standard containers (compiled by g++, itself run
+# under the preload), and sort of a large generated file. Then kmem-run's own
+# behaviour: --stats reports, LD_PRELOAD kept, option errors and exit codes.
+# Missing programs are installed with apt-get when we may (root or sudo).
+set -eu
+
+build=$(cd "${1:?usage: run.sh BUILD_DIR}" && pwd)
+src=$(cd "$(dirname "$0")/../.." && pwd)
+run="$build/kmem-run"
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/kmem-programs.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT INT TERM
+failures=0
+
+fail() {
+	echo "FAIL: $*" >&2
+	failures=$((failures + 1))
+}
+
+# Install what is missing: command name -> Debian package.
+need() {
+	missing=""
+	for pair in "$@"; do
+		command -v "${pair%%:*}" >/dev/null 2>&1 || missing="$missing ${pair#*:}"
+	done
+	[ -z "$missing" ] && return 0
+	if [ "$(id -u)" = 0 ]; then
+		sudo=""
+	elif command -v sudo >/dev/null 2>&1; then
+		sudo="sudo"
+	else
+		echo "run.sh: missing:$missing; install them (apt-get install$missing)" >&2
+		exit 1
+	fi
+	echo "run.sh: installing:$missing" >&2
+	$sudo env DEBIAN_FRONTEND=noninteractive apt-get update -q >&2
+	# shellcheck disable=SC2086
+	$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+		$missing >&2
+}
+
+need python3:python3 sqlite3:sqlite3 git:git g++:g++ sort:coreutils
+python=/usr/bin/python3
+[ -x "$python" ] || python=$(command -v python3)
+
+# same NAME CMD...: CMD's stdout and exit status, with and without the preload.
+same() {
+	name=$1
+	shift
+	set +e
+	"$@" >"$tmp/$name.glibc" 2>"$tmp/$name.glibc.err"
+	want=$?
+	"$run" -- "$@" >"$tmp/$name.kmem" 2>"$tmp/$name.kmem.err"
+	got=$?
+	set -e
+	if [ "$want" != "$got" ]; then
+		fail "$name: exit status $got under kmem, $want without"
+		sed 's/^/  /' "$tmp/$name.kmem.err" >&2
+	elif ! cmp -s "$tmp/$name.glibc" "$tmp/$name.kmem"; then
+		fail "$name: output differs under kmem"
+		diff "$tmp/$name.glibc" "$tmp/$name.kmem" | head -20 >&2
+	elif [ ! -s "$tmp/$name.kmem" ]; then
+		fail "$name: no output"
+	else
+		echo "ok: $name ($(wc -l <"$tmp/$name.kmem") lines)"
+	fi
+}
+
+# --- python3: dicts, strings, threads, a subprocess, sqlite3, json
+same python "$python" "$src/examples/workload.py"
+
+# --- sqlite3: build a database of 200k rows, index it, query it
+cat >"$tmp/db.sql" <<'SQL'
+CREATE TABLE t (id INTEGER PRIMARY KEY, k TEXT, v INTEGER, pad TEXT);
+WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c LIMIT 200000)
+INSERT INTO t (k, v, pad) SELECT printf('key%06d', (x * 7919) % 100003), x % 1000,
+	substr('abcdefghijklmnopqrstuvwxyz0123456789', 1 + x % 30) FROM c;
+CREATE INDEX t_k ON t (k);
+CREATE INDEX t_v ON t (v);
+SELECT count(*), count(DISTINCT k), sum(v) FROM t;
+SELECT v, count(*), min(k), max(k) FROM t GROUP BY v ORDER BY count(*) DESC, v LIMIT 5;
+SELECT a.k, count(*) FROM t a JOIN t b ON a.k = b.k WHERE a.v < 3 GROUP BY a.k ORDER BY 2 DESC, 1 LIMIT 5;
+UPDATE t SET pad = upper(pad) WHERE v % 3 = 0;
+DELETE FROM t WHERE v > 900;
+VACUUM;
+SELECT count(*), sum(length(pad)) FROM t;
+SQL
+same sqlite3 sh -c 'rm -f "$1"; sqlite3 "$1" <"$2"' sh "$tmp/run.db" "$tmp/db.sql"
+
+# --- git: init, add, commit, log in a temporary repository (fixed dates: same hashes)
+cat >"$tmp/git.sh" <<'GIT'
+set -e
+rm -rf "$1" && mkdir "$1" && cd "$1"
+export GIT_AUTHOR_NAME=kmem GIT_AUTHOR_EMAIL=kmem@example.org GIT_COMMITTER_NAME=kmem
+export GIT_COMMITTER_EMAIL=kmem@example.org GIT_CONFIG_NOSYSTEM=1 HOME="$1"
+export GIT_AUTHOR_DATE='2024-01-01T00:00:00Z' GIT_COMMITTER_DATE='2024-01-01T00:00:00Z'
+git init -q -b main .
+for i in 1 2 3 4 5 6 7 8; do
+	seq 1 $((i * 2000)) | sed "s/^/line $i /" >"file$i.txt"
+	git add "file$i.txt"
+	git commit -q -m "commit $i"
+done
+git log --stat --format='%H %s'
+git gc -q
+git log --oneline | wc -l
+GIT
+same git sh "$tmp/git.sh" "$tmp/repo"
+
+# --- C++: g++ (under the preload, and without) compiles the containers program
+"$run" -- g++ -O1 -std=c++17 -pthread -o "$tmp/containers" "$src/tests/programs/containers.cpp" ||
+	fail "g++ under kmem could not compile containers.cpp"
+[ -x "$tmp/containers" ] && same containers "$tmp/containers"
+
+# --- sort: a large generated file, in memory and with temporary files and threads
+awk 'BEGIN { x = 1; for (i = 0; i < 400000; i++) { x = (x * 69069 + 1) % 4294967296;
+	printf "%08x %d line %d\n", x, x % 1000, i } }' >"$tmp/big.txt"
+same sort sort "$tmp/big.txt"
+same sort-parallel sort -S 4M --parallel=2 -T "$tmp" -k2,2n -k1,1 "$tmp/big.txt"
+
+# --- kmem-run --stats: one report per process, the subprocess's included
+rm -f "$tmp/stats.txt"
+"$run" --stats="$tmp/stats.txt" -- "$python" -c \
+	'import subprocess, sys; subprocess.run([sys.executable, "-c", "print(1)"], check=True)' \
+	>/dev/null || fail "--stats run failed"
+reports=$(grep -c '^==== kmem: pid [0-9]* (python3) exits ====$' "$tmp/stats.txt" || true)
+[ "$reports" -ge 2 ] || fail "--stats=FILE: $reports reports, expected one per process (2)"
+grep -q '^kmalloc-64 ' "$tmp/stats.txt" || fail "--stats: no slabinfo in the report"
+grep -q '^Node 0, zone' "$tmp/stats.txt" || fail "--stats: no buddyinfo in the report"
+grep -q '^MemTotal:' "$tmp/stats.txt" || fail "--stats: no meminfo in the report"
+"$run" --stats -- true 2>"$tmp/stderr.txt" || fail "--stats -- true failed"
+grep -q '^==== kmem: pid [0-9]* (true) exits' "$tmp/stderr.txt" || fail "--stats: no report on stderr"
+[ $failures -eq 0 ] && echo "ok: --stats"
+
+# --- kmem-run: the environment it sets, and an LD_PRELOAD that was there before
+out=$(LD_PRELOAD=libm.so.6 "$run" --mem=512M --debug=FZ --fail=none -- env)
+echo "$out" | grep -q "^LD_PRELOAD=$build/libkmem-malloc.so libm.so.6\$" ||
+	fail "LD_PRELOAD not prepended: $(echo "$out" | grep LD_PRELOAD)"
+echo "$out" | grep -q '^KMEM_MEM=512M$' || fail "--mem did not set KMEM_MEM"
+echo "$out" | grep -q '^KMEM_DEBUG=FZ$' || fail "--debug did not set KMEM_DEBUG"
+echo "$out" | grep -q '^KMEM_FAIL=none$' || fail "--fail did not set KMEM_FAIL"
+"$run" --mem=64M -- "$python" -c 'print(sum(range(10**6)))' >/dev/null ||
+	fail "a program in 64 MiB failed"
+
+# --- kmem-run's errors: status and message
+expect_error() { # STATUS PATTERN ARGS...
+	status=$1 pattern=$2
+	shift 2
+	set +e
+	"$run" "$@" >/dev/null 2>"$tmp/err.txt"
+	got=$?
+	set -e
+	if [ "$got" != "$status" ]; then
+		fail "kmem-run $*: exit status $got, expected $status"
+	elif [ -n "$pattern" ] && ! grep -q "$pattern" "$tmp/err.txt"; then
+		fail "kmem-run $*: message '$(cat "$tmp/err.txt")' lacks '$pattern'"
+	else
+		echo "ok: kmem-run $* -> $status"
+	fi
+}
+expect_error 125 'no command given'
+expect_error 125 'no command given' --stats --
+expect_error 125 "unknown option '--frobnicate'" --frobnicate -- true
+expect_error 125 "not a size" --mem=lots -- true
+expect_error 125 "not a size" --mem=0 -- true
+expect_error 127 'no-such-command-kmem: command not found' -- no-such-command-kmem
+expect_error 126 'Permission denied' -- "$tmp/big.txt"
+expect_error 3 '' -- sh -c 'exit 3'
+"$run" --help | grep -q '^usage: kmem-run' || fail "--help prints no usage"
+
+if [ $failures -ne 0 ]; then
+	echo "run.sh: $failures failures" >&2
+	exit 1
+fi
+echo "run.sh: every program ran the same under kmem"
