@@ -36,7 +36,7 @@ static __thread bool malloc_initialising __attribute__((tls_model("initial-exec"
 static char bootstrap_buf[BOOTSTRAP_SIZE] __aligned(PAGE_SIZE);
 static atomic_size_t bootstrap_used;
 static atomic_ulong foreign_frees;
-static bool malloc_atfork_registered;
+static atomic_bool malloc_atfork_registered;
 
 static bool in_bootstrap(const void *ptr)
 {
@@ -80,11 +80,13 @@ static noinline bool malloc_init_slow(void)
 	malloc_initialising = true;
 	kswapd_defer_start();
 	ret = kmem_auto_init();
-	if (!ret && !malloc_atfork_registered) {
-		/* Registered after kmem's: our prepare runs first, our child handler last. */
-		malloc_atfork_registered = true;
+	/*
+	 * Once, though threads may race here: registered twice, the handlers
+	 * would take huge_lock twice. After kmem's: our prepare runs first and
+	 * our child handler last.
+	 */
+	if (!ret && !atomic_exchange(&malloc_atfork_registered, true))
 		os_atfork(malloc_fork_prepare, malloc_fork_parent, malloc_fork_child);
-	}
 	malloc_initialising = false;
 	return ret == 0;
 }
@@ -224,8 +226,10 @@ void *kmem_realloc(void *ptr, size_t size)
 	}
 	if (likely(kmem_addr_valid(ptr))) {
 		old = ksize(ptr);
-		if (unlikely(!old))
-			return NULL; /* reported by ksize: not an object kmem handed out */
+		if (unlikely(!old)) {
+			errno = EINVAL; /* reported by ksize: not an object kmem handed out */
+			return NULL;
+		}
 		/* In place unless it grows, or shrinks to less than half of what it holds. */
 		if (size <= old && (size >= old / 2 || old <= MALLOC_ALIGN))
 			return ptr;
