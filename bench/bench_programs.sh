@@ -4,8 +4,9 @@
 # bench/bench_programs.sh [BUILD_DIR]: real programs under kmem (kmem-run) and
 # under its peers, each preloaded the same way: glibc's malloc (no preload),
 # mimalloc, jemalloc and tcmalloc (Debian's libmimalloc.so.2,
-# libjemalloc.so.2, libtcmalloc_minimal.so.4). Wall time and peak RSS from
-# /usr/bin/time -f '%e %M', the median of RUNS runs taken in turns. Prints
+# libjemalloc.so.2, libtcmalloc_minimal.so.4). Wall time, CPU time (user +
+# system: steadier than wall time on a busy machine) and peak RSS from
+# /usr/bin/time -f '%e %U %S %M', the median of RUNS runs taken in turns. Prints
 # markdown (bench/run.sh puts it in docs/BENCHMARKS.md); progress on stderr.
 # KMEM_BENCH_QUICK=1: one run each, smaller inputs.
 set -eu
@@ -33,7 +34,7 @@ tcmalloc=$(lib libtcmalloc-minimal4 libtcmalloc_minimal.so.4)
 [ -n "$jemalloc" ] && peers="$peers jemalloc"
 [ -n "$tcmalloc" ] && peers="$peers tcmalloc"
 
-# measure PEER CMD...: "seconds kilobytes" of one run; CMD's output is discarded.
+# measure PEER CMD...: "wall cpu kilobytes" of one run; CMD's output is discarded.
 measure() {
 	peer=$1
 	shift
@@ -44,12 +45,12 @@ measure() {
 	jemalloc) set -- env LD_PRELOAD="$jemalloc" "$@" ;;
 	tcmalloc) set -- env LD_PRELOAD="$tcmalloc" "$@" ;;
 	esac
-	if ! /usr/bin/time -f '%e %M' -o "$tmp/time" "$@" >/dev/null 2>"$tmp/err"; then
+	if ! /usr/bin/time -f '%e %U %S %M' -o "$tmp/time" "$@" >/dev/null 2>"$tmp/err"; then
 		echo "bench_programs.sh: $peer: $* failed:" >&2
 		cat "$tmp/err" >&2
 		exit 1
 	fi
-	tail -n 1 "$tmp/time"
+	tail -n 1 "$tmp/time" | awk '{ print $1, $2 + $3, $4 }'
 }
 
 median() { # numbers on stdin
@@ -63,37 +64,34 @@ workload() {
 	echo "bench_programs.sh: $name" >&2
 	for peer in $peers; do
 		: >"$tmp/$peer.t"
+		: >"$tmp/$peer.c"
 		: >"$tmp/$peer.m"
 	done
 	r=0
 	while [ $r -lt $runs ]; do
 		for peer in $peers; do
-			set -- "$@"
-			res=$(measure "$peer" "$@")
-			echo "${res% *}" >>"$tmp/$peer.t"
-			echo "${res#* }" >>"$tmp/$peer.m"
+			measure "$peer" "$@" >"$tmp/res"
+			read -r t c m <"$tmp/res"
+			echo "$t" >>"$tmp/$peer.t"
+			echo "$c" >>"$tmp/$peer.c"
+			echo "$m" >>"$tmp/$peer.m"
 		done
 		r=$((r + 1))
 	done
-	best_t="" best_m=""
+	: >"$tmp/rows"
 	for peer in $peers; do
-		t=$(median <"$tmp/$peer.t")
-		m=$(median <"$tmp/$peer.m")
-		echo "$peer $t $m" >>"$tmp/rows"
-		[ "$peer" = kmem ] && continue
-		best_t=$(echo "$best_t $t" | awk '{ b = $1; for (i = 2; i <= NF; i++) if ($i < b) b = $i; print b }')
-		best_m=$(echo "$best_m $m" | awk '{ b = $1; for (i = 2; i <= NF; i++) if ($i < b) b = $i; print b }')
+		echo "$peer $(median <"$tmp/$peer.t") $(median <"$tmp/$peer.c") $(median <"$tmp/$peer.m")" \
+			>>"$tmp/rows"
 	done
 	echo
 	echo "### $name"
 	echo
-	echo "| allocator | wall time (s) | peak RSS (MiB) | time / fastest peer | RSS / smallest peer |"
-	echo "|---|---:|---:|---:|---:|"
-	while read -r peer t m; do
-		awk -v p="$peer" -v t="$t" -v m="$m" -v bt="$best_t" -v bm="$best_m" 'BEGIN {
-			printf "| %s | %.2f | %.1f | %.2f | %.2f |\n", p, t, m / 1024, t / bt, m / bm }'
-	done <"$tmp/rows"
-	rm -f "$tmp/rows"
+	echo "| allocator | wall time (s) | CPU time (s) | peak RSS (MiB) | wall / best peer | CPU / best peer | RSS / best peer |"
+	echo "|---|---:|---:|---:|---:|---:|---:|"
+	# The best peer in each column: the smallest figure of any allocator but kmem.
+	awk 'NR == FNR { if ($1 != "kmem") for (i = 2; i <= 4; i++) if (!(i in b) || $i < b[i]) b[i] = $i; next }
+	{ printf "| %s | %.2f | %.2f | %.1f | %.2f | %.2f | %.2f |\n", $1, $2, $3, $4 / 1024,
+		$2 / b[2], $3 / b[3], $4 / b[4] }' "$tmp/rows" "$tmp/rows"
 }
 
 # Inputs.
@@ -114,8 +112,9 @@ cat <<HDR
 
 Each program runs unmodified with the allocator preloaded (kmem through
 \`kmem-run\`, the others with \`LD_PRELOAD\`; glibc is the program as it is).
-Wall time and peak RSS (\`/usr/bin/time -f '%e %M'\`), median of $runs runs
-taken in turns. The ratios compare each allocator with the best of the
+Wall time, CPU time (user + system) and peak RSS
+(\`/usr/bin/time -f '%e %U %S %M'\`), median of $runs runs taken in turns; on
+a busy machine the CPU time is the steadier figure. The ratios compare each allocator with the best of the
 *peers* (glibc, mimalloc, jemalloc, tcmalloc), so kmem's row says how far it
 is from the best one.
 HDR

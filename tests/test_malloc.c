@@ -88,6 +88,30 @@ Test(malloc, every_size_is_16_byte_aligned_and_usable)
 	}
 }
 
+/* Between kmalloc's powers of two, the malloc-* caches: a 4200-byte block takes 5 KiB. */
+Test(malloc, sizes_between_powers_of_two_use_the_malloc_classes)
+{
+	void *p = kmem_malloc(4200);
+	struct slabinfo_line line;
+
+	check_block(p, 4200, MALLOC_ALIGN);
+	cr_assert_eq(kmem_malloc_usable_size(p), 5120, "4200 bytes took %zu",
+		     kmem_malloc_usable_size(p));
+	cr_assert(slabinfo_find(NULL, "malloc-5k", &line), "no malloc-5k cache in slabinfo");
+	cr_assert_geq(line.active_objs, 1);
+	void *q = kmem_malloc(300);
+
+	cr_assert_eq(kmem_malloc_usable_size(q), 384);
+	/* memalign keeps to kmalloc's power-of-two classes, whose alignment it relies on. */
+	void *a = kmem_memalign(256, 300);
+
+	check_block(a, 300, 256);
+	cr_assert_eq(kmem_malloc_usable_size(a), 512);
+	kmem_free(a);
+	kmem_free(q);
+	kmem_free(p);
+}
+
 Test(malloc, zero_size_gives_distinct_pointers)
 {
 	void *a = kmem_malloc(0), *b = kmem_malloc(0);

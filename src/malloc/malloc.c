@@ -2,8 +2,11 @@
 /*
  * The C allocation interface on kmalloc (docs/MALLOC.md has the design).
  *
- * Sizes: up to 8 KiB a kmalloc slab cache (kmalloc-16 .. kmalloc-8k; never
- * kmalloc-8, whose objects are only 8-byte aligned); up to KMALLOC_MAX_SIZE
+ * Sizes: up to 8 KiB a slab cache: kmalloc's (kmalloc-16 .. kmalloc-8k;
+ * never kmalloc-8, whose objects are only 8-byte aligned), and above 256
+ * bytes also the malloc-* caches between kmalloc's powers of two (malloc-384
+ * .. malloc-6k), so that a 4200-byte sqlite page takes 5 KiB, not 8; up to
+ * KMALLOC_MAX_SIZE
  * (4 MiB) a compound block from the buddy allocator (kmalloc's large path);
  * above that a mapping of its own (huge.c). Every kmalloc object of 16 bytes
  * or more is 16-byte aligned, and blocks are naturally aligned, which also
@@ -38,6 +41,26 @@ static atomic_size_t bootstrap_used;
 static atomic_ulong foreign_frees;
 static atomic_bool malloc_atfork_registered;
 
+/*
+ * The size classes between kmalloc's, above 256 bytes where a power of two
+ * wastes up to half. malloc_class[(size - 1) >> MALLOC_CLASS_SHIFT] is the
+ * cache for a size in (256, 8192]: the smallest of kmalloc's and these that
+ * holds it. Filled when the malloc layer initialises kmem (not when the
+ * program called kmem_init() itself: then NULL, and kmalloc's classes serve).
+ * Their objects are 64-byte aligned; memalign uses kmalloc's classes only.
+ */
+#define MALLOC_CLASS_SHIFT 7
+#define MALLOC_CLASS_MIN 256
+static const struct {
+	const char *name;
+	unsigned int size;
+} malloc_extra_classes[] = {
+	{ "malloc-384", 384 },	 { "malloc-768", 768 },	  { "malloc-1536", 1536 },
+	{ "malloc-2560", 2560 }, { "malloc-3072", 3072 }, { "malloc-5k", 5120 },
+	{ "malloc-6k", 6144 },
+};
+static struct kmem_cache *malloc_class[KMALLOC_MAX_CACHE_SIZE >> MALLOC_CLASS_SHIFT];
+
 static bool in_bootstrap(const void *ptr)
 {
 	return (uintptr_t)((const char *)ptr - bootstrap_buf) < BOOTSTRAP_SIZE;
@@ -70,6 +93,25 @@ static void malloc_fork_child(void)
 	huge_fork_child();
 }
 
+static void malloc_classes_init(void)
+{
+	struct kmem_cache *extra[ARRAY_SIZE(malloc_extra_classes)];
+
+	for (size_t k = 0; k < ARRAY_SIZE(extra); k++)
+		extra[k] = kmem_cache_create(malloc_extra_classes[k].name,
+					     malloc_extra_classes[k].size, 64, 0, NULL);
+	for (size_t i = MALLOC_CLASS_MIN >> MALLOC_CLASS_SHIFT; i < ARRAY_SIZE(malloc_class); i++) {
+		size_t top = (i + 1) << MALLOC_CLASS_SHIFT;
+		struct kmem_cache *best = kmalloc_slab(top, 0);
+
+		for (size_t k = 0; k < ARRAY_SIZE(extra); k++)
+			if (extra[k] && malloc_extra_classes[k].size >= top &&
+			    (!best || malloc_extra_classes[k].size < kmem_cache_size(best)))
+				best = extra[k];
+		WRITE_ONCE(malloc_class[i], best);
+	}
+}
+
 /* kmem is initialised (false: the caller is inside the initialisation, or it failed). */
 static noinline bool malloc_init_slow(void)
 {
@@ -85,8 +127,10 @@ static noinline bool malloc_init_slow(void)
 	 * would take huge_lock twice. After kmem's: our prepare runs first and
 	 * our child handler last.
 	 */
-	if (!ret && !atomic_exchange(&malloc_atfork_registered, true))
+	if (!ret && !atomic_exchange(&malloc_atfork_registered, true)) {
 		os_atfork(malloc_fork_prepare, malloc_fork_parent, malloc_fork_child);
+		malloc_classes_init();
+	}
 	malloc_initialising = false;
 	return ret == 0;
 }
@@ -114,6 +158,18 @@ static void *malloc_huge(size_t size, size_t align)
 	return p;
 }
 
+/* A slab object for 0 .. KMALLOC_MAX_CACHE_SIZE bytes: malloc's class, else kmalloc's. */
+static __always_inline void *malloc_small(size_t size)
+{
+	struct kmem_cache *s = NULL;
+
+	if (size > MALLOC_CLASS_MIN)
+		s = READ_ONCE(malloc_class[(size - 1) >> MALLOC_CLASS_SHIFT]);
+	if (s)
+		return kmem_cache_alloc(s, MALLOC_GFP);
+	return kmalloc(size < MALLOC_ALIGN ? MALLOC_ALIGN : size, MALLOC_GFP);
+}
+
 static noinline void *malloc_slow(size_t size)
 {
 	void *p;
@@ -122,7 +178,10 @@ static noinline void *malloc_slow(size_t size)
 		return malloc_initialising ? bootstrap_alloc(size) : (errno = ENOMEM, NULL);
 	if (size > KMALLOC_MAX_SIZE)
 		return malloc_huge(size, PAGE_SIZE);
-	p = kmalloc(max(size, (size_t)MALLOC_ALIGN), MALLOC_GFP);
+	if (size > KMALLOC_MAX_CACHE_SIZE)
+		p = kmalloc(size, MALLOC_GFP);
+	else
+		p = malloc_small(size);
 	if (unlikely(!p))
 		errno = ENOMEM;
 	malloc_safe_point();
@@ -133,7 +192,7 @@ void *kmem_malloc(size_t size)
 {
 	if (likely(size <= KMALLOC_MAX_CACHE_SIZE &&
 		   atomic_load_explicit(&kmem_initialised, memory_order_relaxed))) {
-		void *p = kmalloc(size < MALLOC_ALIGN ? MALLOC_ALIGN : size, MALLOC_GFP);
+		void *p = malloc_small(size);
 
 		if (likely(p)) {
 			malloc_safe_point();
@@ -280,8 +339,13 @@ static void *malloc_aligned(size_t align, size_t size)
 		asize = KMALLOC_MAX_CACHE_SIZE + 1;
 	if (asize > KMALLOC_MAX_SIZE || !malloc_ready())
 		return malloc_huge(size, align);
-	p = kmem_malloc(asize);
-	if (p && unlikely(!IS_ALIGNED((uintptr_t)p, align))) {
+	p = kmalloc(asize, MALLOC_GFP);
+	if (unlikely(!p)) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	malloc_safe_point();
+	if (unlikely(!IS_ALIGNED((uintptr_t)p, align))) {
 		/* A layout kmem's debugging changed: take a mapping rather than fail. */
 		kmem_free(p);
 		return malloc_huge(size, align);
