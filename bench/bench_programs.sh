@@ -14,8 +14,8 @@ set -eu
 build=$(cd "${1:-${KMEM_BUILD_DIR:-.}}" && pwd)
 src=$(cd "$(dirname "$0")/.." && pwd)
 case "${KMEM_BENCH_QUICK:-}" in
-'' | 0) runs=5 scale=3 rows=300000 lines=1500000 larson_rounds=20 ;;
-*) runs=1 scale=1 rows=100000 lines=400000 larson_rounds=5 ;;
+'' | 0) runs=5 scale=3 rows=300000 lines=1500000 larson_rounds=20 larson_steps=400000 ;;
+*) runs=1 scale=1 rows=100000 lines=400000 larson_rounds=5 larson_steps=100000 ;;
 esac
 [ -x "$build/kmem-run" ] || { echo "bench_programs.sh: no $build/kmem-run" >&2; exit 1; }
 [ -x /usr/bin/time ] || { echo "bench_programs.sh: /usr/bin/time missing (apt-get install time)" >&2; exit 1; }
@@ -127,6 +127,6 @@ workload "g++ -O2: compile tests/programs/containers.cpp" \
 	g++ -O2 -std=c++17 -pthread -o "$tmp/a.out" "$src/tests/programs/containers.cpp"
 workload "sort: $lines lines, 2 threads" sort --parallel=2 -S 256M -k2,2n -k1,1 "$tmp/big.txt"
 if [ -x "$build/bench/malloc_larson" ]; then
-	workload "malloc_larson (bench/malloc_larson.c): 4 threads x $larson_rounds generations, 16 B .. 64 KiB" \
-		"$build/bench/malloc_larson" 4 "$larson_rounds" 100000
+	workload "malloc_larson (bench/malloc_larson.c): 4 threads x $larson_rounds generations x $larson_steps steps, 16 B .. 64 KiB" \
+		"$build/bench/malloc_larson" 4 "$larson_rounds" "$larson_steps"
 fi

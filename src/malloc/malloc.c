@@ -78,21 +78,6 @@ static void *bootstrap_alloc(size_t size)
 	return bootstrap_buf + start; /* static storage: already zero */
 }
 
-static void malloc_fork_prepare(void)
-{
-	huge_fork_prepare();
-}
-
-static void malloc_fork_parent(void)
-{
-	huge_fork_parent();
-}
-
-static void malloc_fork_child(void)
-{
-	huge_fork_child();
-}
-
 static void malloc_classes_init(void)
 {
 	struct kmem_cache *extra[ARRAY_SIZE(malloc_extra_classes)];
@@ -128,7 +113,7 @@ static noinline bool malloc_init_slow(void)
 	 * our child handler last.
 	 */
 	if (!ret && !atomic_exchange(&malloc_atfork_registered, true)) {
-		os_atfork(malloc_fork_prepare, malloc_fork_parent, malloc_fork_child);
+		os_atfork(huge_fork_prepare, huge_fork_parent, huge_fork_child);
 		malloc_classes_init();
 	}
 	malloc_initialising = false;
