@@ -499,17 +499,14 @@ Test(kmalloc, kvmalloc)
 	memset(big, 0x5c, 4UL << 20);
 	kvfree(big);
 
-	/*
-	 * 8 MiB is above KMALLOC_MAX_SIZE: only vmalloc could serve it, and
-	 * vmalloc does not exist yet (issue 5), so kvmalloc fails with a
-	 * message. When vmalloc lands this must succeed instead.
-	 */
+	/* 8 MiB is above KMALLOC_MAX_SIZE: vmalloc serves it, quietly. */
 	printk_capture();
-	cr_assert_null(kvmalloc(8UL << 20, GFP_KERNEL));
-	cr_assert(printk_logged("no vmalloc fallback yet"), "log: %s", printk_log);
-	printk_clear();
-	cr_assert_null(kvmalloc(8UL << 20, GFP_KERNEL | __GFP_NOWARN));
-	cr_assert_eq(printk_count(), 0, "__GFP_NOWARN printed: %s", printk_log);
+	big = kvmalloc(8UL << 20, GFP_KERNEL);
+	cr_assert_not_null(big);
+	cr_assert(is_vmalloc_addr(big));
+	memset(big, 0x5d, 8UL << 20);
+	kvfree(big);
+	cr_assert_eq(printk_count(), 0, "kvmalloc printed: %s", printk_log);
 }
 
 /* ------------------------------------------------------------ kmem_exit */

@@ -14,6 +14,7 @@
 #include <kmem/mempool.h>
 #include <kmem/mm.h>
 #include <kmem/slab.h>
+#include <kmem/vmalloc.h>
 
 #ifdef __cplusplus
 extern "C" {

@@ -406,6 +406,13 @@ struct seq_file {
 
 __printf(2, 3) void seq_printf(struct seq_file *m, const char *fmt, ...);
 
+/* vmalloc.c */
+int vmalloc_init(void);
+void vmalloc_exit(void);
+void vmallocinfo_show(struct seq_file *m);
+void vmalloc_meminfo(unsigned long *total_kb, unsigned long *used_pages, unsigned long *chunk_kb);
+int vmap_area_check_tree(void);
+
 /* vmscan.c */
 void wakeup_kswapd(struct zone *zone);
 unsigned long try_to_free_pages(gfp_t gfp, unsigned int order);

@@ -426,6 +426,8 @@ static int __kmem_init(const struct kmem_config *cfg)
 		goto fail;
 	initialising = true;
 	ret = kmem_cache_init();
+	if (!ret)
+		ret = vmalloc_init();
 	initialising = false;
 	if (ret)
 		goto fail;
@@ -499,6 +501,7 @@ __export void kmem_exit(void)
 		return;
 	}
 	kswapd_stop();
+	vmalloc_exit();
 	percpu_exit();
 	report_leaks(kmem_cache_exit());
 	atomic_store(&kmem_initialised, false);

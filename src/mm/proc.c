@@ -226,6 +226,12 @@ static void show_meminfo(struct seq_file *m)
 	show_val_kb(m, "Slab:", sreclaimable + sunreclaim);
 	show_val_kb(m, "SReclaimable:", sreclaimable);
 	show_val_kb(m, "SUnreclaim:", sunreclaim);
+	unsigned long vmalloc_total, vmalloc_used, vmalloc_chunk;
+
+	vmalloc_meminfo(&vmalloc_total, &vmalloc_used, &vmalloc_chunk);
+	seq_printf(m, "%-16s%8lu kB\n", "VmallocTotal:", vmalloc_total);
+	show_val_kb(m, "VmallocUsed:", vmalloc_used);
+	seq_printf(m, "%-16s%8lu kB\n", "VmallocChunk:", vmalloc_chunk);
 	show_val_kb(m, "Percpu:", (unsigned long)pcpu_nr_online() * (pcpu_unit_size >> PAGE_SHIFT));
 }
 
@@ -260,6 +266,7 @@ static const struct proc_file proc_files[] = {
 	{ "zoneinfo", show_zoneinfo, NULL },
 	{ "meminfo", show_meminfo, NULL },
 	{ "vmstat", show_vmstat, NULL },
+	{ "vmallocinfo", vmallocinfo_show, NULL },
 };
 
 static const struct proc_file *proc_lookup(const char *name)

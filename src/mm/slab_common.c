@@ -417,8 +417,7 @@ __export char *kstrndup(const char *s, size_t max, gfp_t gfp)
 
 /*
  * kvmalloc: kmalloc first, quietly and without retrying for big sizes, then
- * vmalloc. vmalloc arrives with issue 5; until then this is kmalloc only, so
- * sizes above KMALLOC_MAX_SIZE fail.
+ * vmalloc (which also takes every size above KMALLOC_MAX_SIZE).
  */
 __export void *kvmalloc_node(size_t size, gfp_t flags, int node)
 {
@@ -430,10 +429,7 @@ __export void *kvmalloc_node(size_t size, gfp_t flags, int node)
 
 	if (p || size <= PAGE_SIZE)
 		return p;
-	if (!(flags & __GFP_NOWARN))
-		pr_warn("%s: kvmalloc of %zu bytes failed: no vmalloc fallback yet\n", os_comm(),
-			size);
-	return NULL;
+	return __vmalloc_node(size, 1, flags, node, __builtin_return_address(0));
 }
 
 __export void *kvmalloc(size_t size, gfp_t flags)
@@ -443,5 +439,8 @@ __export void *kvmalloc(size_t size, gfp_t flags)
 
 __export void kvfree(const void *addr)
 {
-	__kfree(addr, __builtin_return_address(0));
+	if (is_vmalloc_addr(addr))
+		vfree(addr);
+	else
+		__kfree(addr, __builtin_return_address(0));
 }

@@ -4,6 +4,7 @@
 #if __has_include(<valgrind/valgrind.h>)
 #include <valgrind/valgrind.h>
 #endif
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -12,6 +13,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -81,6 +83,40 @@ bool os_mapped(const void *addr, size_t size)
 void os_unreserve(void *addr, size_t size)
 {
 	munmap(addr, size);
+}
+
+void *os_reserve_none(size_t size)
+{
+	void *p = mmap(NULL, size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+int os_unmap_fixed(void *addr, size_t size)
+{
+	void *p = mmap(addr, size, PROT_NONE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0);
+
+	return p == MAP_FAILED ? -errno : 0;
+}
+
+int os_move_pages(void *from, void *to, size_t size)
+{
+	void *p = mremap(from, size, size, MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP, to);
+
+	return p == MAP_FAILED ? -errno : 0;
+}
+
+const char *os_symbolize(const void *addr, char *buf, size_t size)
+{
+	Dl_info info;
+
+	if (dladdr(addr, &info) && info.dli_sname && info.dli_saddr)
+		snprintf(buf, size, "%s+0x%lx", info.dli_sname,
+			 (unsigned long)((const char *)addr - (const char *)info.dli_saddr));
+	else
+		snprintf(buf, size, "0x%lx", (unsigned long)addr);
+	return buf;
 }
 
 int os_discard(void *addr, size_t size)

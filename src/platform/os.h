@@ -23,6 +23,20 @@ void *os_remap(void *addr, size_t old_size, size_t new_size);
 bool os_mapped(const void *addr, size_t size);
 /* Give a reservation or a mapping back. */
 void os_unreserve(void *addr, size_t size);
+/* Reserve @size bytes of address space that no access may touch (PROT_NONE). */
+void *os_reserve_none(size_t size);
+/* Turn [addr, addr+size), inside a reservation, back into untouchable address space. */
+int os_unmap_fixed(void *addr, size_t size);
+/*
+ * Move the pages of [from, from+size) to [to, to+size), replacing what was
+ * mapped there; [from, from+size) stays mapped, empty (mremap with
+ * MREMAP_DONTUNMAP). 0, or -errno: -EINVAL where the kernel is older than
+ * 5.13, -EFAULT when the source spans two mappings, -ENOMEM past
+ * vm.max_map_count.
+ */
+int os_move_pages(void *from, void *to, size_t size);
+/* "symbol+0xoff" for a code address, or its hex value; returns @buf. */
+const char *os_symbolize(const void *addr, char *buf, size_t size);
 /* Drop the contents of [addr, addr+size): the memory reads as zero afterwards. */
 int os_discard(void *addr, size_t size);
 /* Bytes of physical memory this machine has. */
