@@ -44,6 +44,7 @@
  * area is published (va->vm set) only once its pages are in place.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "platform/os.h"
@@ -496,10 +497,22 @@ static unsigned int block_order(unsigned long nr_pages, unsigned int limit)
 	return min(order, limit);
 }
 
+static int cmp_frame(const void *a, const void *b)
+{
+	const struct page *x = *(struct page *const *)a, *y = *(struct page *const *)b;
+
+	return x < y ? -1 : x > y;
+}
+
 /*
  * Fill vm->pages with frames: the largest blocks the buddy has, without
  * reclaim or warnings, stepping down to order 0 (with the caller's flags).
  * Each block's head keeps its order in page->private. Returns pages taken.
+ *
+ * The frames are then put in address order: neighbouring frames that came
+ * out of the per-CPU lists in any order become one run, moved with one
+ * mremap and mapped by one VMA. A block stays whole (no frame lies inside
+ * another's block), its head first.
  */
 static unsigned int vm_area_alloc_pages(struct vm_struct *vm, gfp_t gfp, int node,
 					unsigned int nr_pages)
@@ -525,6 +538,8 @@ static unsigned int vm_area_alloc_pages(struct vm_struct *vm, gfp_t gfp, int nod
 			vm->pages[nr++] = page + i;
 		}
 	}
+	if (limit < VMALLOC_MAX_BLOCK_ORDER)
+		qsort(vm->pages, nr, sizeof(*vm->pages), cmp_frame);
 	return nr;
 }
 
