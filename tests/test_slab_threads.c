@@ -508,7 +508,11 @@ static void *alloc_free_and_exit(void *arg)
 	}
 	for (unsigned int i = 0; i < h->nr; i++)
 		kmem_cache_free(h->c, objs[i]);
-	h->avail_at_exit = cpu_cache_get(__this_cpu_area, h->c)->avail;
+	/* Inside the unit: a retune may be draining this array meanwhile. */
+	struct percpu_area *area = get_cpu_area();
+
+	h->avail_at_exit = cpu_cache_get(area, h->c)->avail;
+	put_cpu_area(area);
 	if (h->idle) {
 		pthread_barrier_wait(h->idle); /* idle but alive ... */
 		pthread_barrier_wait(h->idle); /* ... until released */
