@@ -34,6 +34,7 @@ struct kmem_config {
 		reporting_delay_ms; /* free memory goes back to the OS after this; default 2000 */
 	int no_reporting; /* keep free memory resident (never madvise) */
 	unsigned int nr_cpus; /* threads with per-CPU caches at once; default 4096 (8 with mem) */
+	const char *slab_debug; /* slab debugging, KMEM_DEBUG's syntax; default: $KMEM_DEBUG */
 };
 
 /* Initialise with @cfg (NULL: defaults). 0, or -EINVAL/-ENOMEM/-EBUSY with a message. */

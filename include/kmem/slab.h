@@ -50,6 +50,12 @@ int kmem_cache_alloc_bulk(struct kmem_cache *s, gfp_t flags, size_t nr, void **p
 void kmem_cache_free_bulk(struct kmem_cache *s, size_t nr, void **p);
 unsigned int kmem_cache_size(struct kmem_cache *s);
 const char *kmem_cache_name(struct kmem_cache *s);
+/*
+ * Walk every slab of @s (NULL: of every cache): free chains, counters, and
+ * for debug caches every red zone and poison. Reports each problem (and
+ * restores red zones and poison); returns the number found.
+ */
+int kmem_cache_validate(struct kmem_cache *s);
 
 static inline void *kmem_cache_zalloc(struct kmem_cache *s, gfp_t flags)
 {

@@ -387,6 +387,9 @@ void page_reporting_fork_prepare(void);
 void page_reporting_fork_parent(void);
 void page_reporting_fork_child(void);
 
+/* slab_debug.c: KMEM_DEBUG, parsed before the first cache exists */
+int slab_debug_setup(const char *str);
+
 /* slab.c: what the layers below call back into */
 void cache_reap(void);
 bool slab_reap_wanted(void);

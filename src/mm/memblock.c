@@ -126,7 +126,10 @@ static int config_from_env(struct kmem_config *c)
 		pr_err("KMEM_NODES='%s' is not a node count: expected 1..%d\n", v, MAX_NUMNODES);
 		return -EINVAL;
 	}
-	return 0;
+	if (!c->slab_debug)
+		c->slab_debug = os_getenv("KMEM_DEBUG");
+	/* Before the first cache: the kmalloc caches are created with their debug flags. */
+	return slab_debug_setup(c->slab_debug);
 }
 
 static int config_check(struct kmem_config *c)

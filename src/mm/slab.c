@@ -59,19 +59,7 @@ bool slab_early_init = true;
 	 SLAB_TYPESAFE_BY_RCU | SLAB_TRACE | SLAB_NOLEAKTRACE | SLAB_NO_MERGE | SLAB_ACCOUNT |     \
 	 SLAB_RECLAIM_ACCOUNT)
 
-static void slabs_destroy(struct list_head *list);
-
 /* ------------------------------------------------------------ object math */
-
-static inline void *index_to_obj(struct kmem_cache *cache, struct slab *slab, unsigned int idx)
-{
-	return (char *)slab->s_mem + (size_t)cache->size * idx;
-}
-
-static inline struct slab *virt_to_slab(const void *obj)
-{
-	return __virt_to_page(obj)->slab;
-}
 
 static void *slab_get_obj(struct kmem_cache *cachep, struct slab *slab)
 {
@@ -170,6 +158,8 @@ static int setup_cache_geometry(struct kmem_cache *cachep, size_t size, size_t a
 	if (ralign < align)
 		ralign = align;
 	align = ralign;
+	/* Red zones and owner records make a debug slot bigger than the object. */
+	size = slab_debug_layout(cachep, size, align, flags);
 	if (size >= (PAGE_SIZE >> 3) && !slab_early_init)
 		flags |= CFLGS_OFF_SLAB; /* big objects pack better without the descriptor */
 	size = ALIGN(size, align);
@@ -273,8 +263,8 @@ static unsigned int transfer_objects(struct array_cache *to, struct array_cache 
  * free_limit go on @list for slabs_destroy() (kept when @list is NULL).
  * n->list_lock held.
  */
-static void free_block(struct kmem_cache *cachep, void **objpp, unsigned int nr, int node,
-		       struct list_head *list)
+void free_block(struct kmem_cache *cachep, void **objpp, unsigned int nr, int node,
+		struct list_head *list)
 {
 	struct kmem_cache_node *n = cachep->node[node];
 
@@ -358,6 +348,9 @@ static struct slab *alloc_slabmgmt(struct kmem_cache *cachep, void *addr, size_t
 	slab->s_mem = (char *)addr + colour_off;
 	slab->nodeid = (unsigned short)nodeid;
 	slab->free = 0;
+	if (unlikely(cachep->freelist_cache && (cachep->freelist_cache->flags & SLAB_DEBUG_FLAGS) &&
+		     (cachep->flags & CFLGS_OFF_SLAB)))
+		slab_debug_mark_internal(cachep->freelist_cache, slab);
 	return slab;
 }
 
@@ -366,6 +359,15 @@ static void cache_init_objs(struct kmem_cache *cachep, struct slab *slab)
 {
 	kmem_bufctl_t *bufctl = slab_bufctl(slab);
 
+	if (unlikely(cachep->flags & (SLAB_DEBUG_FLAGS | CFLGS_FREELIST_RANDOM))) {
+		if (cachep->flags & SLAB_DEBUG_FLAGS)
+			slab_debug_init_objs(cachep, slab);
+		else
+			for (unsigned int i = 0; cachep->ctor && i < cachep->num; i++)
+				cachep->ctor(index_to_obj(cachep, slab, i));
+		slab_randomize_freelist(cachep, slab);
+		return;
+	}
 	for (unsigned int i = 0; i < cachep->num; i++) {
 		if (cachep->ctor)
 			cachep->ctor(index_to_obj(cachep, slab, i));
@@ -379,7 +381,7 @@ static void cache_init_objs(struct kmem_cache *cachep, struct slab *slab)
  * memory). Returns the node the slab went to, or -1. Called outside any
  * unit section and without locks.
  */
-static int cache_grow(struct kmem_cache *cachep, gfp_t flags, int nodeid)
+int cache_grow(struct kmem_cache *cachep, gfp_t flags, int nodeid)
 {
 	struct page *page = kmem_getpages(cachep, flags, nodeid);
 
@@ -407,8 +409,11 @@ static int cache_grow(struct kmem_cache *cachep, gfp_t flags, int nodeid)
 		SetPageSlab(&page[i]);
 		page[i].slab_cache = cachep;
 		page[i].slab = slab;
-		/* kfree checks "object start" from the page alone, without touching the slab. */
-		page[i].s_mem = slab->s_mem;
+		/*
+		 * kfree checks "object start" from the page alone, without touching
+		 * the slab: the first object, past a debug cache's left red zone.
+		 */
+		page[i].s_mem = (char *)slab->s_mem + cachep->obj_offset;
 	}
 	cache_init_objs(cachep, slab);
 	wakeup_reaper();
@@ -426,13 +431,15 @@ static void slab_destroy(struct kmem_cache *cachep, struct slab *slab)
 {
 	struct page *page = __virt_to_page((char *)slab->s_mem - slab->colouroff);
 
+	if (unlikely(cachep->flags & SLAB_DEBUG_FLAGS))
+		slab_debug_destroy_check(cachep, slab);
 	kmem_freepages(cachep, page);
 	if (cachep->flags & CFLGS_OFF_SLAB)
 		kmem_cache_free(cachep->freelist_cache, slab);
 }
 
 /* Destroy the slabs collected on @list. No lock held, outside any unit section. */
-static void slabs_destroy(struct list_head *list)
+void slabs_destroy(struct list_head *list)
 {
 	struct slab *slab, *next;
 
@@ -467,25 +474,36 @@ static void fixup_slab_list(struct kmem_cache *cachep, struct kmem_cache_node *n
 		list_add(&slab->list, &n->slabs_partial);
 }
 
+/* One object from @n's slabs (its slab in *@slabp), or NULL if none. n->list_lock held. */
+void *cache_alloc_from_node(struct kmem_cache *cachep, struct kmem_cache_node *n,
+			    struct slab **slabp)
+{
+	struct slab *slab = get_first_slab(n);
+
+	if (!slab)
+		return NULL;
+	bool was_free = slab->inuse == 0;
+	void *objp = slab_get_obj(cachep, slab);
+
+	n->free_objects--;
+	fixup_slab_list(cachep, n, slab, was_free);
+	*slabp = slab;
+	return objp;
+}
+
 /* One object straight from @nodeid's slabs (kmem_cache_alloc_node, or no unit left). */
 noinline void *____cache_alloc_node(struct kmem_cache *cachep, gfp_t flags, int nodeid)
 {
 	for (;;) {
 		struct kmem_cache_node *n = cachep->node[nodeid];
+		struct slab *slab;
 
 		spin_lock(&n->list_lock);
-		struct slab *slab = get_first_slab(n);
+		void *objp = cache_alloc_from_node(cachep, n, &slab);
 
-		if (slab) {
-			bool was_free = slab->inuse == 0;
-			void *objp = slab_get_obj(cachep, slab);
-
-			n->free_objects--;
-			fixup_slab_list(cachep, n, slab, was_free);
-			spin_unlock(&n->list_lock);
-			return objp;
-		}
 		spin_unlock(&n->list_lock);
+		if (objp)
+			return objp;
 		int node = cache_grow(cachep, flags, nodeid);
 
 		if (node < 0)
@@ -557,6 +575,8 @@ noinline void *slab_alloc_slow(struct kmem_cache *cachep, gfp_t flags)
 	struct array_cache *ac;
 	void *objp;
 
+	if (unlikely(cachep->flags & SLAB_DEBUG_FLAGS))
+		return slab_debug_alloc(cachep, flags, numa_node_id(), cachep->object_size);
 	if (unlikely(flags & __GFP_ZERO))
 		return slab_alloc_zero(cachep, flags);
 	area = get_cpu_area();
@@ -602,6 +622,8 @@ __export void *kmem_cache_alloc_node(struct kmem_cache *cachep, gfp_t flags, int
 		       kmem_memory.nr_nodes - 1);
 		return NULL;
 	}
+	if (unlikely(cachep->flags & SLAB_DEBUG_FLAGS))
+		return slab_debug_alloc(cachep, flags, nodeid, cachep->object_size);
 	if (unlikely((flags & __GFP_ZERO) && cachep->ctor))
 		return slab_alloc_zero(cachep, flags);
 	void *objp = ____cache_alloc_node(cachep, flags & ~__GFP_ZERO, nodeid);
@@ -685,9 +707,14 @@ static void cache_free_alien(struct kmem_cache *cachep, void *objp, int page_nod
 /* Frees that miss the fast path: a full array, a remote node's object, or no unit. */
 noinline void slab_free_slow(struct kmem_cache *cachep, void *objp)
 {
-	struct percpu_area *area = get_cpu_area();
+	struct percpu_area *area;
 	LIST_HEAD(list);
 
+	if (unlikely(cachep->flags & SLAB_DEBUG_FLAGS)) {
+		slab_debug_free(cachep, objp);
+		return;
+	}
+	area = get_cpu_area();
 	if (unlikely(!area)) {
 		int node = virt_to_slab(objp)->nodeid;
 
@@ -1038,6 +1065,9 @@ static int enable_cpucache(struct kmem_cache *cachep, struct kmem_cache_node *bo
 	unsigned int kernel_limit = kernel_cpucache_limit(cachep->size);
 	int err;
 
+	/* Debug caches cache nothing: every object goes to and from its slab, checked. */
+	if (cachep->flags & SLAB_DEBUG_FLAGS)
+		return do_tune_cpucache(cachep, 0, 0, 0, boot);
 	if (cachep->size <= PAGE_SIZE && os_nr_cpus() > 1)
 		shared = 8;
 	err = do_tune_cpucache(cachep, limit, (limit + 1) / 2, shared, boot);
@@ -1098,6 +1128,7 @@ static int __setup_cache(struct kmem_cache *cachep, const char *name, unsigned i
 	cachep->object_size = size;
 	cachep->ctor = ctor;
 	cachep->refcount = 1;
+	flags = kmem_cache_flags(name, flags);
 	if (setup_cache_geometry(cachep, size, align, flags)) {
 		pr_err("kmem_cache_create: couldn't create cache %s: no slab order fits objects "
 		       "of %u bytes\n",
@@ -1227,6 +1258,7 @@ __export void kmem_cache_destroy(struct kmem_cache *cachep)
 	if (__kmem_cache_shrink(cachep)) {
 		unsigned long live = cache_live_objects(cachep);
 
+		slab_debug_list_leaks(cachep, "kmem_cache_destroy");
 		spin_unlock(&slab_mutex);
 		kmem_bug("kmem_cache_destroy %s: Slab cache still has objects: %lu objects are "
 			 "still allocated; the cache is kept\n",
@@ -1385,6 +1417,12 @@ int slabinfo_write(const char *text)
 	list_for_each_entry(cachep, &slab_caches, list) {
 		if (strcmp(cachep->name, name))
 			continue;
+		if (cachep->flags & SLAB_DEBUG_FLAGS) {
+			pr_err("slabinfo: %s is a debug cache: it keeps no per-CPU arrays to tune\n",
+			       name);
+			ret = -EPERM;
+			break;
+		}
 		ret = do_tune_cpucache(cachep, (unsigned int)limit, (unsigned int)batchcount,
 				       (unsigned int)shared, NULL);
 		break;
@@ -1487,6 +1525,9 @@ unsigned long kmem_cache_exit(void)
 		    cachep != kmem_cache_node)
 			pr_warn("kmem_exit: cache %s still has %lu objects allocated\n",
 				cachep->name, live);
+		if (live && (cachep->flags & SLAB_DEBUG_FLAGS) && cachep != kmem_cache &&
+		    cachep != kmem_cache_node)
+			slab_debug_list_leaks(cachep, "kmem_exit");
 	}
 	kmalloc_caches_reset();
 	return pages;

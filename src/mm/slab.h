@@ -15,6 +15,15 @@ typedef unsigned short kmem_bufctl_t;
 
 /* Internal cache flags, above the public SLAB_* bits. */
 #define CFLGS_OFF_SLAB (1U << 31) /* the slab descriptor lives in a kmalloc cache */
+#define CFLGS_FREELIST_RANDOM (1U << 30) /* new slabs hand out objects in random order */
+
+/*
+ * A cache with any of these goes through slab_debug.c: it keeps no per-CPU
+ * or shared arrays (limit 0), so every alloc and free misses the inline fast
+ * paths and reaches slab_alloc_slow()/slab_free_slow(), which test the flags.
+ */
+#define SLAB_DEBUG_FLAGS                                                                           \
+	(SLAB_CONSISTENCY_CHECKS | SLAB_RED_ZONE | SLAB_POISON | SLAB_STORE_USER | SLAB_TRACE)
 
 #define BYTES_PER_WORD sizeof(void *)
 #define ARCH_SLAB_MINALIGN 8
@@ -101,6 +110,7 @@ struct kmem_cache {
 	gfp_t allocflags; /* forced GFP flags, e.g. GFP_DMA */
 	size_t colour; /* colour range: left_over / colour_off */
 	unsigned int colour_off;
+	unsigned int obj_offset; /* debug caches: the object lies past the left red zone */
 	struct kmem_cache *freelist_cache; /* off-slab descriptors come from here */
 	unsigned int freelist_size; /* descriptor + bufctl[num], aligned when on-slab */
 	void (*ctor)(void *obj);
@@ -139,6 +149,17 @@ static inline struct kmem_cache *virt_to_cache(const void *obj)
 	return __virt_to_page(obj)->slab_cache;
 }
 
+static inline struct slab *virt_to_slab(const void *obj)
+{
+	return __virt_to_page(obj)->slab;
+}
+
+/* Slot @idx of @slab (for a debug cache the object is obj_offset further). */
+static inline void *index_to_obj(struct kmem_cache *cache, struct slab *slab, unsigned int idx)
+{
+	return (char *)slab->s_mem + (size_t)cache->size * idx;
+}
+
 extern struct list_head slab_caches;
 extern spinlock_t slab_mutex;
 extern struct kmem_cache *kmem_cache; /* the cache of struct kmem_cache */
@@ -151,6 +172,29 @@ struct kmem_cache *__kmem_cache_create(const char *name, unsigned int size, unsi
 				       slab_flags_t flags, void (*ctor)(void *));
 int slabinfo_write(const char *text);
 void slabinfo_show(struct seq_file *m);
+
+/* What slab_debug.c uses of slab.c's slab lists (n->list_lock held where noted). */
+void *cache_alloc_from_node(struct kmem_cache *cachep, struct kmem_cache_node *n,
+			    struct slab **slabp);
+void free_block(struct kmem_cache *cachep, void **objpp, unsigned int nr, int node,
+		struct list_head *list);
+int cache_grow(struct kmem_cache *cachep, gfp_t flags, int nodeid);
+void slabs_destroy(struct list_head *list);
+
+/* slab_debug.c */
+slab_flags_t kmem_cache_flags(const char *name, slab_flags_t flags);
+size_t slab_debug_layout(struct kmem_cache *cachep, size_t size, size_t align, slab_flags_t flags);
+void slab_debug_init_objs(struct kmem_cache *cachep, struct slab *slab);
+void slab_randomize_freelist(struct kmem_cache *cachep, struct slab *slab);
+void slab_debug_destroy_check(struct kmem_cache *cachep, struct slab *slab);
+void *slab_debug_alloc(struct kmem_cache *cachep, gfp_t flags, int nodeid, size_t orig_size);
+void slab_debug_free(struct kmem_cache *cachep, void *objp);
+void slab_debug_bad_pointer(struct kmem_cache *cachep, const void *objp, const char *who,
+			    void *caller);
+size_t slab_debug_ksize(struct kmem_cache *cachep, const void *objp);
+void slab_debug_mark_internal(struct kmem_cache *cachep, void *objp);
+void slab_debug_list_leaks(struct kmem_cache *cachep, const char *when);
+void slab_debug_register_entry(const void *fn);
 
 /* The slow paths behind the inline fast paths below (slab.c). */
 void *slab_alloc_zero(struct kmem_cache *cachep, gfp_t flags);
@@ -212,6 +256,8 @@ static __always_inline void __cache_free(struct kmem_cache *cachep, void *objp)
 int create_kmalloc_caches(void);
 void kmalloc_caches_reset(void);
 struct kmem_cache *kmalloc_slab(size_t size, gfp_t flags);
+void *__do_kmalloc_node(size_t size, gfp_t flags, int node);
+void kfree_slow(const void *objp, void *caller);
 extern bool slab_early_init;
 
 #endif /* KMEM_MM_SLAB_H */

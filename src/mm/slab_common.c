@@ -24,7 +24,14 @@
 
 enum kmalloc_cache_type { KMALLOC_NORMAL, KMALLOC_RECLAIM, KMALLOC_DMA, NR_KMALLOC_TYPES };
 
+/*
+ * The caches the inline kmalloc() serves from. A debug cache is not in it
+ * but in kmalloc_debug_caches, so that kmalloc takes __do_kmalloc_node(),
+ * which knows the size asked for and passes it on to be red-zoned: the
+ * inline path stays as it is.
+ */
 static struct kmem_cache *kmalloc_caches[NR_KMALLOC_TYPES][KMALLOC_SHIFT_HIGH + 1];
+static struct kmem_cache *kmalloc_debug_caches[NR_KMALLOC_TYPES][KMALLOC_SHIFT_HIGH + 1];
 
 static const struct {
 	const char *name[NR_KMALLOC_TYPES];
@@ -96,7 +103,9 @@ struct kmem_cache *kmalloc_slab(size_t size, gfp_t flags)
 {
 	if (!size || size > KMALLOC_MAX_CACHE_SIZE)
 		return NULL;
-	return kmalloc_caches[kmalloc_type(flags)][kmalloc_index(size)];
+	struct kmem_cache *cachep = kmalloc_caches[kmalloc_type(flags)][kmalloc_index(size)];
+
+	return cachep ? cachep : kmalloc_debug_caches[kmalloc_type(flags)][kmalloc_index(size)];
 }
 
 static unsigned int kmalloc_align(unsigned int size)
@@ -110,11 +119,12 @@ static unsigned int kmalloc_align(unsigned int size)
 void kmalloc_caches_reset(void)
 {
 	memset(kmalloc_caches, 0, sizeof(kmalloc_caches));
+	memset(kmalloc_debug_caches, 0, sizeof(kmalloc_debug_caches));
 }
 
 int create_kmalloc_caches(void)
 {
-	memset(kmalloc_caches, 0, sizeof(kmalloc_caches));
+	kmalloc_caches_reset();
 	init_kmalloc_size_class();
 	for (int type = 0; type < NR_KMALLOC_TYPES; type++) {
 		slab_flags_t flags = SLAB_KMALLOC;
@@ -130,10 +140,15 @@ int create_kmalloc_caches(void)
 		for (unsigned int i = 1; i <= KMALLOC_SHIFT_HIGH; i++) {
 			unsigned int size = kmalloc_info[i].size;
 
-			kmalloc_caches[type][i] = __kmem_cache_create(
+			struct kmem_cache *cachep = __kmem_cache_create(
 				kmalloc_info[i].name[type], size, kmalloc_align(size), flags, NULL);
-			if (!kmalloc_caches[type][i])
+
+			if (!cachep)
 				return -12;
+			if (cachep->flags & SLAB_DEBUG_FLAGS)
+				kmalloc_debug_caches[type][i] = cachep;
+			else
+				kmalloc_caches[type][i] = cachep;
 			/* The small caches exist now: bigger ones may keep descriptors off-slab. */
 			if (type == KMALLOC_NORMAL && size == 256)
 				slab_early_init = false;
@@ -161,7 +176,7 @@ static void *kmalloc_large_node(size_t size, gfp_t flags, int node)
 	return __page_address(page);
 }
 
-static noinline void *__do_kmalloc_node(size_t size, gfp_t flags, int node)
+noinline void *__do_kmalloc_node(size_t size, gfp_t flags, int node)
 {
 	if (unlikely(size > KMALLOC_MAX_CACHE_SIZE))
 		return kmalloc_large_node(size, flags, node);
@@ -172,6 +187,10 @@ static noinline void *__do_kmalloc_node(size_t size, gfp_t flags, int node)
 	struct kmem_cache *cachep = kmalloc_caches[kmalloc_type(flags)][kmalloc_index(size)];
 
 	if (unlikely(!cachep)) {
+		cachep = kmalloc_debug_caches[kmalloc_type(flags)][kmalloc_index(size)];
+		if (cachep)
+			return slab_debug_alloc(cachep, flags, node == -1 ? numa_node_id() : node,
+						size);
 		if (!(flags & __GFP_NOWARN))
 			pr_warn("%s: kmalloc(%zu, %#x): no DMA zone, so no dma-kmalloc caches\n",
 				os_comm(), size, flags);
@@ -253,6 +272,10 @@ static noinline bool kmalloc_lookup_slow(const void *objp, const char *who, void
 	if (PageSlab(page)) {
 		struct kmem_cache *cachep = page->slab_cache;
 
+		if (cachep->flags & SLAB_DEBUG_FLAGS) {
+			slab_debug_bad_pointer(cachep, objp, who, caller);
+			return false;
+		}
 		kmem_bug("BUG: %s(%p): not the start of an object of cache %s (objects of "
 			 "%u bytes from %p; called from %p); ignored\n",
 			 who, objp, cachep->name, cachep->size, page->s_mem, caller);
@@ -302,7 +325,7 @@ static __always_inline void __kfree(const void *objp, void *caller)
 		free_large_kmalloc(obj.large);
 }
 
-static noinline void kfree_slow(const void *objp, void *caller)
+noinline void kfree_slow(const void *objp, void *caller)
 {
 	__kfree(objp, caller);
 }
@@ -327,6 +350,8 @@ static size_t __ksize(const void *objp, void *caller)
 		return 0;
 	if (!kmalloc_lookup(objp, "ksize", caller, &obj))
 		return 0;
+	if (obj.cachep && unlikely(obj.cachep->flags & SLAB_DEBUG_FLAGS))
+		return slab_debug_ksize(obj.cachep, objp);
 	if (obj.cachep)
 		return obj.cachep->object_size;
 	return PAGE_SIZE << compound_order(obj.large);
@@ -365,8 +390,12 @@ __export void *krealloc(const void *p, size_t new_size, gfp_t flags)
 	if (unlikely(!kmalloc_lookup(p, "krealloc", caller, &obj)))
 		return NULL; /* a bad pointer, reported: nothing is touched */
 	size_t ks = obj.cachep ? obj.cachep->object_size : PAGE_SIZE << compound_order(obj.large);
+	/* A debug object is red-zoned from the size asked for: resized by moving it. */
+	bool debug = obj.cachep && unlikely(obj.cachep->flags & SLAB_DEBUG_FLAGS);
 
-	if (new_size <= ks) {
+	if (unlikely(debug))
+		ks = slab_debug_ksize(obj.cachep, p);
+	if (new_size <= ks && (!debug || new_size == ks)) {
 		if (flags & __GFP_ZERO)
 			memset((char *)p + new_size, 0, ks - new_size);
 		return (void *)p;
@@ -375,8 +404,8 @@ __export void *krealloc(const void *p, size_t new_size, gfp_t flags)
 
 	if (!ret)
 		return NULL; /* as realloc: the old object stays valid */
-	memcpy(ret, p, ks);
-	if (flags & __GFP_ZERO)
+	memcpy(ret, p, min(ks, new_size));
+	if ((flags & __GFP_ZERO) && new_size > ks)
 		memset((char *)ret + ks, 0, new_size - ks);
 	if (obj.cachep)
 		__cache_free(obj.cachep, (void *)p);
