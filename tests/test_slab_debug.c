@@ -384,6 +384,33 @@ Test(slab_debug, every_allocation_path_reaches_the_debug_code)
 	kmem_cache_destroy(c);
 }
 
+noinline void *pool_site(mempool_t *pool);
+noinline void *pool_site(mempool_t *pool)
+{
+	void *p = mempool_alloc(pool, GFP_KERNEL);
+
+	__asm__ volatile("" : : "r"(p) : "memory");
+	return p;
+}
+
+/* A pool element's owner is mempool_alloc's caller, and the pool's frees are checked. */
+Test(slab_debug, mempool_elements_are_owned_by_their_caller)
+{
+	struct kmem_cache *c = new_cache("dbg-pool", 64, NULL);
+	mempool_t *pool = mempool_create_slab_pool(2, c);
+
+	cr_assert_not_null(pool);
+	char *p = pool_site(pool);
+
+	cr_assert_not_null(p);
+	p[64] = 0;
+	expect_report(mempool_free(p, pool), "BUG dbg-pool", "Right Redzone overwritten",
+		      "Allocated in pool_site+");
+	mempool_destroy(pool);
+	expect_valid(c);
+	kmem_cache_destroy(c);
+}
+
 /* ------------------------------------------------------------------ leaks */
 
 Test(slab_debug, leak_at_destroy_lists_objects_by_site)

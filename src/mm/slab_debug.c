@@ -353,7 +353,7 @@ static const void *kmem_path[64];
 static unsigned int nr_kmem_path;
 static DEFINE_SPINLOCK(kmem_path_lock);
 
-/* Another layer's allocation functions (mempool, vmalloc, malloc): not owners either. */
+/* Another layer's allocation functions (vmalloc, malloc): not owners either. */
 void slab_debug_register_entry(const void *fn)
 {
 	spin_lock(&kmem_path_lock);
@@ -396,6 +396,19 @@ static void register_kmem_path(void)
 		slab_debug_free,
 		set_track,
 		stack_trace_save,
+		/* mempool's: the owner is mempool_alloc's caller */
+		mempool_alloc,
+		mempool_alloc_preallocated,
+		mempool_alloc_noreserve,
+		mempool_free,
+		mempool_alloc_slab,
+		mempool_free_slab,
+		mempool_kmalloc,
+		mempool_kfree,
+		mempool_kvmalloc,
+		mempool_kvfree,
+		mempool_init_node,
+		mempool_resize,
 	};
 
 	if (READ_ONCE(nr_kmem_path))
