@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fault_inject.h"
 #include "internal.h"
 #include "platform/os.h"
 #include "slab.h"
@@ -126,7 +127,7 @@ static int config_from_env(struct kmem_config *c)
 		pr_err("KMEM_NODES='%s' is not a node count: expected 1..%d\n", v, MAX_NUMNODES);
 		return -EINVAL;
 	}
-	return 0;
+	return fault_inject_parse_env();
 }
 
 static int config_check(struct kmem_config *c)
@@ -434,6 +435,7 @@ static int __kmem_init(const struct kmem_config *cfg)
 		atfork_registered = true;
 	}
 	atomic_store_explicit(&kmem_initialised, true, memory_order_release);
+	fault_inject_start();
 	return 0;
 fail:
 	release_reservations();
@@ -498,6 +500,7 @@ __export void kmem_exit(void)
 		spin_unlock(&init_lock);
 		return;
 	}
+	fault_inject_exit(); /* first: the teardown must not fail */
 	kswapd_stop();
 	percpu_exit();
 	report_leaks(kmem_cache_exit());

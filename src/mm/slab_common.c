@@ -19,6 +19,7 @@
  */
 #include <string.h>
 
+#include "fault_inject.h"
 #include "platform/os.h"
 #include "slab.h"
 
@@ -178,7 +179,7 @@ static noinline void *__do_kmalloc_node(size_t size, gfp_t flags, int node)
 		return NULL;
 	}
 	if (node == -1)
-		return slab_alloc(cachep, flags);
+		return should_failslab(cachep, flags) ? NULL : slab_alloc(cachep, flags);
 	return kmem_cache_alloc_node(cachep, flags, node);
 }
 
@@ -195,7 +196,7 @@ __export void *kmalloc(size_t size, gfp_t flags)
 			kmalloc_caches[KMALLOC_NORMAL][kmalloc_size_class[(size - 1) / 8]];
 
 		if (likely(cachep))
-			return slab_alloc(cachep, flags);
+			return should_failslab(cachep, flags) ? NULL : slab_alloc(cachep, flags);
 	}
 	return __do_kmalloc_node(size, flags, -1);
 }
