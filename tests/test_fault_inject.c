@@ -428,6 +428,7 @@ Test(fault_inject, per_cache_hook)
 	kmem_cache_free(c, b);
 	kmem_cache_free(c, p);
 	cr_assert_eq(printk_count(), 0u, "hooks are silent: %s", printk_log);
+	cr_assert_eq(kmem_fail_injected(KMEM_FAIL_SLAB), 1ul, "the hook's failure is not counted");
 
 	/* Sixteen hooks at most; removing one frees its slot. */
 	for (int i = 0; i < KMEM_FAIL_MAX_HOOKS - 1; i++) {

@@ -77,7 +77,7 @@ size_t kmem_release_free_memory(void);
  */
 enum kmem_fail_kind { KMEM_FAIL_SLAB, KMEM_FAIL_PAGE, KMEM_FAIL_VMALLOC, KMEM_FAIL_NR_KINDS };
 int kmem_fail_set(const char *spec);
-/* Failures injected for @kind since it was last configured. */
+/* Failures injected for @kind since it was last configured (slab: per-cache hooks' too). */
 unsigned long kmem_fail_injected(enum kmem_fail_kind kind);
 /*
  * A per-cache decision made before the probability rules: @fn returns true to fail this

@@ -179,7 +179,7 @@ static bool should_fail(enum kmem_fail_kind kind, long size, gfp_t gfp, const ch
 	if (c->probability <= random_below_100(attr))
 		goto out;
 	fail = true;
-	attr->injected++;
+	__atomic_add_fetch(&attr->injected, 1, __ATOMIC_RELAXED); /* hooks count without lock */
 	if (c->times > 0)
 		c->times--;
 	if (!(gfp & __GFP_NOWARN))
@@ -204,8 +204,11 @@ noinline bool __should_failslab(struct kmem_cache *s, gfp_t gfp)
 	if (READ_ONCE(nr_fail_hooks)) {
 		struct fail_hook *hook = find_hook(s);
 
-		if (hook && hook->fn(s, gfp, hook->data))
+		if (hook && hook->fn(s, gfp, hook->data)) {
+			__atomic_add_fetch(&fail_attrs[KMEM_FAIL_SLAB].injected, 1,
+					   __ATOMIC_RELAXED);
 			return true;
+		}
 	}
 	return should_fail(KMEM_FAIL_SLAB, (long)s->object_size, gfp, s->name, 0,
 			   __builtin_return_address(0));
@@ -507,7 +510,7 @@ static void fail_install(const struct fault_config *cfg)
 		attr->c = cfg[k];
 		attr->rnd = cfg[k].seed;
 		attr->count = 0;
-		attr->injected = 0;
+		__atomic_store_n(&attr->injected, 0, __ATOMIC_RELAXED);
 		spin_unlock(&attr->lock);
 	}
 	update_fail_key();
@@ -546,14 +549,9 @@ __export int kmem_fail_set(const char *spec)
 
 __export unsigned long kmem_fail_injected(enum kmem_fail_kind kind)
 {
-	unsigned long n;
-
 	if ((unsigned int)kind >= KMEM_FAIL_NR_KINDS)
 		return 0;
-	spin_lock(&fail_attrs[kind].lock);
-	n = fail_attrs[kind].injected;
-	spin_unlock(&fail_attrs[kind].lock);
-	return n;
+	return __atomic_load_n(&fail_attrs[kind].injected, __ATOMIC_RELAXED);
 }
 
 __export int kmem_fail_set_cache_hook(struct kmem_cache *s, kmem_fail_cache_fn fn, void *data)
