@@ -1,13 +1,15 @@
 // SPDX-License-Identifier: MIT
+// kmem-test: threaded
 /*
  * Fault injection (src/mm/fault_inject.c, docs/FAULT_INJECTION.md): KMEM_FAIL
  * and kmem_fail_set() parsing with their messages, probability 100 failing
  * every public allocation path with nothing leaked, interval/times/space,
  * seed reproducibility, the cache filter, ignore-gfp-wait, min-order,
- * __GFP_NOFAIL, verbose output, per-cache hooks, and a fail-the-Nth sweep
- * over a workload that copes with NULL.
+ * __GFP_NOFAIL, verbose output, per-cache hooks, a fail-the-Nth sweep over
+ * a workload that copes with NULL, and reconfiguration while threads allocate.
  */
 #include <errno.h>
+#include <sched.h>
 
 #include "mm/fault_inject.h"
 #include "slab_test.h"
@@ -533,5 +535,86 @@ Test(fault_inject, random_failures_leak_nothing)
 		assert_usage(start, spec);
 	}
 	cr_assert_gt(injected, 20ul, "10%% of ~800 allocations injected only %lu", injected);
+	kmem_cache_destroy(c);
+}
+
+/* ------------------------------------------------------------ threads */
+
+struct alloc_thread {
+	struct kmem_cache *c;
+	atomic_bool *stop;
+	atomic_ulong *progress;
+	unsigned long ok, failed;
+};
+
+static void *alloc_loop(void *arg)
+{
+	struct alloc_thread *t = arg;
+
+	while (!atomic_load(t->stop)) {
+		void *p = kmem_cache_alloc(t->c, GFP_KERNEL);
+		void *k = kmalloc(100, GFP_ATOMIC);
+		struct page *page = alloc_pages(GFP_KERNEL, 0);
+
+		t->ok += !!p + !!k + !!page;
+		t->failed += !p + !k + !page;
+		kmem_cache_free(t->c, p);
+		kfree(k);
+		if (page)
+			__free_pages(page, 0);
+		atomic_fetch_add(t->progress, 1);
+	}
+	return NULL;
+}
+
+static bool flip_hook(struct kmem_cache *s, gfp_t gfp, void *data)
+{
+	(void)s, (void)gfp;
+	return atomic_fetch_add((atomic_uint *)data, 1) % 2;
+}
+
+/* Settings and hooks change under running allocations: every failure is a clean NULL. */
+Test(fault_inject, reconfigure_while_threads_allocate)
+{
+	struct kmem_cache *c = kmem_cache_create("fi-threads", 48, 0, 0, NULL);
+	struct alloc_thread t[3];
+	pthread_t tid[3];
+	atomic_bool stop = false;
+	atomic_ulong progress = 0;
+	atomic_uint flips = 0;
+	unsigned long failed = 0;
+	struct usage start;
+
+	workload(c);
+	start = usage_now();
+	for (int i = 0; i < 3; i++) {
+		t[i] = (struct alloc_thread){ .c = c, .stop = &stop, .progress = &progress };
+		cr_assert_eq(pthread_create(&tid[i], NULL, alloc_loop, &t[i]), 0);
+	}
+	for (int round = 0; round < 200; round++) {
+		char spec[96];
+
+		snprintf(spec, sizeof(spec), "probability=%d,seed=%d,verbose=0%s", round % 3 * 40,
+			 round, round % 4 ? "" : ";slab:cache=fi-*");
+		cr_assert_eq(kmem_fail_set(spec), 0);
+		if (round % 10 == 5)
+			kmem_fail_set_cache_hook(c, flip_hook, &flips);
+		if (round % 10 == 8)
+			kmem_fail_set_cache_hook(c, NULL, NULL);
+		/* Let the threads allocate under each setting. */
+		unsigned long until = atomic_load(&progress) + 10;
+
+		while (atomic_load(&progress) < until)
+			sched_yield();
+	}
+	atomic_store(&stop, true);
+	for (int i = 0; i < 3; i++) {
+		pthread_join(tid[i], NULL);
+		failed += t[i].failed;
+	}
+	kmem_fail_set(NULL);
+	kmem_fail_set_cache_hook(c, NULL, NULL);
+	cr_assert_gt(failed, 0ul, "no allocation failed in 200 rounds at up to 80%%");
+	assert_usage(start, "after the threads");
 	kmem_cache_destroy(c);
 }

@@ -78,10 +78,17 @@ static struct fault_attr fail_attrs[KMEM_FAIL_NR_KINDS];
 static struct fault_config env_config[KMEM_FAIL_NR_KINDS];
 static bool env_pending;
 
+/*
+ * A per-cache hook slot. Written under fail_lock, read on every slab
+ * allocation without it, so each slot is a seqlock: a reader takes cache, fn
+ * and data as one consistent snapshot. A hook removed while a thread is
+ * deciding may still run once on that thread.
+ */
 struct fail_hook {
+	atomic_uint seq; /* odd while the slot is being rewritten */
 	struct kmem_cache *_Atomic cache;
-	kmem_fail_cache_fn fn;
-	void *data;
+	_Atomic(kmem_fail_cache_fn) fn;
+	void *_Atomic data;
 };
 static struct fail_hook fail_hooks[KMEM_FAIL_MAX_HOOKS];
 static int nr_fail_hooks; /* written under fail_lock */
@@ -189,12 +196,50 @@ out:
 	return fail;
 }
 
+/* The slot of @s (NULL: a free slot), for a writer. fail_lock held. */
 static struct fail_hook *find_hook(struct kmem_cache *s)
 {
 	for (int i = 0; i < KMEM_FAIL_MAX_HOOKS; i++)
-		if (atomic_load_explicit(&fail_hooks[i].cache, memory_order_acquire) == s)
+		if (atomic_load_explicit(&fail_hooks[i].cache, memory_order_relaxed) == s)
 			return &fail_hooks[i];
 	return NULL;
+}
+
+/* Rewrite a slot (@s NULL: free it). fail_lock held. */
+static void hook_write(struct fail_hook *hook, struct kmem_cache *s, kmem_fail_cache_fn fn,
+		       void *data)
+{
+	/* Acquire: the stores below cannot be seen before the count turns odd. */
+	unsigned int seq = atomic_fetch_add_explicit(&hook->seq, 1, memory_order_acq_rel);
+
+	atomic_store_explicit(&hook->cache, s, memory_order_relaxed);
+	atomic_store_explicit(&hook->fn, fn, memory_order_relaxed);
+	atomic_store_explicit(&hook->data, data, memory_order_relaxed);
+	atomic_store_explicit(&hook->seq, seq + 2, memory_order_release);
+}
+
+/* Ask the hook of @s, if it has one; false when there is none. */
+static bool run_hook(struct kmem_cache *s, gfp_t gfp)
+{
+	for (int i = 0; i < KMEM_FAIL_MAX_HOOKS; i++) {
+		struct fail_hook *hook = &fail_hooks[i];
+		kmem_fail_cache_fn fn;
+		unsigned int seq;
+		void *data;
+		bool mine;
+
+		do {
+			/* Acquire loads: the second look at seq cannot move before them. */
+			seq = atomic_load_explicit(&hook->seq, memory_order_acquire);
+			mine = atomic_load_explicit(&hook->cache, memory_order_acquire) == s;
+			fn = atomic_load_explicit(&hook->fn, memory_order_acquire);
+			data = atomic_load_explicit(&hook->data, memory_order_acquire);
+		} while ((seq & 1) ||
+			 atomic_load_explicit(&hook->seq, memory_order_relaxed) != seq);
+		if (mine)
+			return fn(s, gfp, data);
+	}
+	return false;
 }
 
 noinline bool __should_failslab(struct kmem_cache *s, gfp_t gfp)
@@ -202,9 +247,7 @@ noinline bool __should_failslab(struct kmem_cache *s, gfp_t gfp)
 	if (unlikely(s == kmem_cache)) /* the bootstrap cache, as in the kernel */
 		return false;
 	if (READ_ONCE(nr_fail_hooks)) {
-		struct fail_hook *hook = find_hook(s);
-
-		if (hook && hook->fn(s, gfp, hook->data)) {
+		if (run_hook(s, gfp)) {
 			__atomic_add_fetch(&fail_attrs[KMEM_FAIL_SLAB].injected, 1,
 					   __ATOMIC_RELAXED);
 			return true;
@@ -566,23 +609,18 @@ __export int kmem_fail_set_cache_hook(struct kmem_cache *s, kmem_fail_cache_fn f
 	spin_lock(&fail_lock);
 	hook = find_hook(s);
 	if (hook && !fn) {
-		atomic_store(&hook->cache, NULL);
+		hook_write(hook, NULL, NULL, NULL);
 		WRITE_ONCE(nr_fail_hooks, nr_fail_hooks - 1);
-	} else if (!hook && fn) {
-		hook = find_hook(NULL);
-		if (!hook) {
+	} else if (fn) {
+		if (!hook && !(hook = find_hook(NULL))) {
 			pr_err("kmem_fail_set_cache_hook %s: all %d hooks are taken\n", s->name,
 			       KMEM_FAIL_MAX_HOOKS);
 			ret = -ENOSPC;
 			goto out;
 		}
-		WRITE_ONCE(nr_fail_hooks, nr_fail_hooks + 1);
-	}
-	if (hook && fn) {
-		/* Published before the cache pointer: a reader that finds @s sees these. */
-		hook->fn = fn;
-		hook->data = data;
-		atomic_store_explicit(&hook->cache, s, memory_order_release);
+		if (!atomic_load_explicit(&hook->cache, memory_order_relaxed))
+			WRITE_ONCE(nr_fail_hooks, nr_fail_hooks + 1);
+		hook_write(hook, s, fn, data);
 	}
 	update_fail_key();
 out:
@@ -632,7 +670,7 @@ void fault_inject_exit(void)
 	for (int k = 0; k < KMEM_FAIL_NR_KINDS; k++)
 		config_defaults(&cfg[k]);
 	for (int i = 0; i < KMEM_FAIL_MAX_HOOKS; i++)
-		atomic_store(&fail_hooks[i].cache, NULL);
+		hook_write(&fail_hooks[i], NULL, NULL, NULL);
 	WRITE_ONCE(nr_fail_hooks, 0);
 	fail_install(cfg);
 	spin_unlock(&fail_lock);
