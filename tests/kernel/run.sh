@@ -67,19 +67,33 @@ done
 
 # 3. Run each suite, plain and with KMEM_DEBUG=FZPU; check the verdicts.
 declare -A verdict=([idr-test]="IDA" [xarray]="XArray" [maple]="maple_tree")
+# maple's run_check_rcu_slowread asserts that one of 20 reader threads, each sleeping
+# 400 us before its first read, read the old value before the writer's first store:
+# a scheduling race of the harness (it fails on the stock fake too; see
+# docs/KERNEL_SUITES.md). A suite that fails there, and only there, is run once more.
+timing_race="run_check_rcu_slowread: Assertion"
 fail=0
 run_suite() { # suite label env...
-	local s=$1 label=$2 log="$out/$1.$2.log" start end
+	local s=$1 label=$2 log="$out/$1.$2.log" start end status=0 line
 	shift 2
+	rm -f "$log.race"
 	start=$(date +%s.%N)
-	if ! (cd "$rt" && env "$@" "./$s") >"$log" 2>&1; then
-		echo "kernel-suites: FAIL $s ($label): exit status $?; log $log" >&2
+	(cd "$rt" && env "$@" "./$s") >"$log" 2>&1 || status=$?
+	if [ $status != 0 ] && grep -q "$timing_race" "$log"; then
+		mv "$log" "$log.race"
+		echo "kernel-suites: $s ($label) hit the harness's slow-reader timing race;" \
+			"log $log.race; running it again"
+		status=0
+		start=$(date +%s.%N)
+		(cd "$rt" && env "$@" "./$s") >"$log" 2>&1 || status=$?
+	fi
+	end=$(date +%s.%N)
+	if [ $status != 0 ]; then
+		echo "kernel-suites: FAIL $s ($label): exit status $status; log $log" >&2
 		tail -20 "$log" >&2
 		fail=1
 		return
 	fi
-	end=$(date +%s.%N)
-	local line
 	line=$(grep -E "^${verdict[$s]}: [0-9]+ of [0-9]+ tests passed" "$log" | tail -1 || true)
 	if [ -z "$line" ] || ! awk '{ exit !($1 == $3) }' <<<"${line#*: }"; then
 		echo "kernel-suites: FAIL $s ($label): verdict '${line:-none}'; log $log" >&2
