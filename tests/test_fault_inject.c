@@ -96,6 +96,12 @@ Test(fault_inject, parse_good_strings)
 	cr_assert_eq(kmem_fail_set(NULL), 0);
 	cr_assert_eq(kmem_fail_set(""), 0);
 	cr_assert_eq(READ_ONCE(fail_key), 0u, "kmem_fail_set(\"\") left injection on");
+	cr_assert_eq(kmem_fail_set("probability=100"), 0);
+	cr_assert_eq(kmem_fail_set("none"), 0);
+	cr_assert_eq(READ_ONCE(fail_key), 0u, "\"none\" left injection on");
+	cr_assert_eq(kmem_fail_set("slab:probability=100"), 0);
+	cr_assert_eq(kmem_fail_set("off"), 0);
+	cr_assert_eq(READ_ONCE(fail_key), 0u, "\"off\" left injection on");
 }
 
 Test(fault_inject, parse_bad_strings_name_the_token)

@@ -513,6 +513,11 @@ static int fail_parse(const char *who, const char *spec, struct fault_config *cf
 	size_t len = strlen(spec);
 	char buf[512];
 
+	if (!strcmp(spec, "none") || !strcmp(spec, "off")) {
+		for (int k = 0; k < KMEM_FAIL_NR_KINDS; k++)
+			config_defaults(&cfg[k]);
+		return 0;
+	}
 	if (len >= sizeof(buf))
 		return parse_error(&p, spec + sizeof(buf) - 1, "longer than %zu characters",
 				   sizeof(buf) - 1);
