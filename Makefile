@@ -2,7 +2,9 @@
 # this file installs what a fresh Debian 12 machine lacks and drives the builds.
 #
 #   make run            deps, build, then a Python workload under kmem-run --stats (the main job)
-#   make test           deps, then the normal, ASan+UBSan and TSan builds and their ctest runs
+#   make test           deps, then the normal, ASan+UBSan and TSan builds and their ctest runs,
+#                       and the kernel's maple/xarray/IDA suites on kmem (test-kernel)
+#   make test-kernel-asan  the kernel suites on an ASan+UBSan build of kmem and of them
 #   make bench [QUICK=1] deps + bench-deps, build, then the bench-run target if there is one
 #   make format         clang-format -i every *.c/*.h;  make format-check: fail if any is off
 #   make deps / bench-deps / build / clean
@@ -22,6 +24,8 @@ MAKEFLAGS += --no-print-directory
 DEPS := cmake make gcc libc6-dev pkg-config libcriterion-dev clang-format python3 sqlite3 git g++
 # Extra packages for `make bench`: plots and the allocators kmem is compared with.
 BENCH_DEPS := gnuplot-nox libmimalloc-dev libjemalloc-dev libtcmalloc-minimal4 valgrind time
+# Extra packages for the kernel's own test suites on kmem (tests/kernel/, docs/KERNEL_SUITES.md).
+KERNEL_DEPS := linux-source-6.12 liburcu-dev
 
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 BUILD_TYPE ?= RelWithDebInfo
@@ -40,7 +44,8 @@ FORMAT_DIRS := include src tests bench examples tools
 # Recursively expanded on purpose: only searched when a format target runs.
 FORMAT_FILES = $(shell find $(wildcard $(FORMAT_DIRS)) -type f \( -name '*.c' -o -name '*.h' \) 2>/dev/null | LC_ALL=C sort)
 
-.PHONY: all deps bench-deps build run test test-normal test-asan test-tsan bench format \
+.PHONY: all deps kernel-deps bench-deps build run test test-normal test-kernel test-kernel-asan \
+	test-asan test-tsan bench format \
 	format-check clean
 
 all: build
@@ -71,6 +76,9 @@ deps:
 bench-deps:
 	$(call apt_install,$(BENCH_DEPS))
 
+kernel-deps:
+	$(call apt_install,$(KERNEL_DEPS))
+
 build:
 	cmake -S . -B build -DCMAKE_BUILD_TYPE=$(BUILD_TYPE)
 	cmake --build build -j$(JOBS)
@@ -91,17 +99,31 @@ run: deps build
 
 # `make test` stops at the first phase that fails. Each phase can also be run alone
 # (test-normal, test-asan, test-tsan; they do not run deps).
-test: deps test-normal test-asan test-tsan
-	@echo "==== make test: all three phases passed ===="
+test: deps test-normal test-kernel test-asan test-tsan
+	@echo "==== make test: all four phases passed ===="
 
 test-normal:
-	@echo "==== [1/3] normal build (build/, $(BUILD_TYPE)): all tests ===="
+	@echo "==== [1/4] normal build (build/, $(BUILD_TYPE)): all tests ===="
 	cmake -S . -B build -DCMAKE_BUILD_TYPE=$(BUILD_TYPE)
 	cmake --build build -j$(JOBS)
 	ctest --test-dir build --output-on-failure --no-tests=error -j$(CTEST_JOBS)
 
+# The kernel's own maple tree, XArray and IDA test programs, built from the Linux source
+# package with kmem doing every allocation (tests/kernel/run.sh). Without sanitizers:
+# about 6 minutes on 2 cores; test-kernel-asan is the on-demand ASan+UBSan variant.
+test-kernel: kernel-deps
+	@echo "==== [2/4] kernel suites (build/kernel/): maple, xarray, idr-test on kmem ===="
+	cmake -S . -B build -DCMAKE_BUILD_TYPE=$(BUILD_TYPE)
+	cmake --build build -j$(JOBS) --target kmem_static
+	JOBS=$(JOBS) tests/kernel/run.sh build/kernel build/libkmem.a
+
+test-kernel-asan: kernel-deps
+	cmake -S . -B build-asan -DKMEM_SANITIZE=address -DKMEM_BUILD_BENCH=OFF -DCMAKE_BUILD_TYPE=Debug
+	cmake --build build-asan -j$(JOBS) --target kmem_static
+	$(ASAN_ENV) JOBS=$(JOBS) tests/kernel/run.sh build-asan/kernel build-asan/libkmem.a asan
+
 test-asan:
-	@echo "==== [2/3] ASan + UBSan build (build-asan/, Debug): all tests ===="
+	@echo "==== [3/4] ASan + UBSan build (build-asan/, Debug): all tests ===="
 	cmake -S . -B build-asan -DKMEM_SANITIZE=address -DKMEM_BUILD_BENCH=OFF -DCMAKE_BUILD_TYPE=Debug
 	cmake --build build-asan -j$(JOBS)
 	$(ASAN_ENV) ctest --test-dir build-asan --output-on-failure --no-tests=error -j$(CTEST_JOBS)
@@ -190,7 +212,7 @@ endef
 
 # Only tests marked "// kmem-test: threaded" (ctest label "threaded") are built here.
 test-tsan:
-	@echo "==== [3/3] TSan build (build-tsan/): tests labelled threaded ===="
+	@echo "==== [4/4] TSan build (build-tsan/): tests labelled threaded ===="
 	cmake -S . -B build-tsan -DKMEM_SANITIZE=thread -DKMEM_BUILD_BENCH=OFF
 	cmake --build build-tsan -j$(JOBS)
 	@: $(shell mkdir -p $(TSAN_AUX))$(file >$(TSAN_AUX)/tsan-probe.c,$(TSAN_PROBE_SRC))$(file >$(TSAN_AUX)/bxf-tsan-shim.c,$(TSAN_SHIM_SRC))

@@ -649,3 +649,22 @@ Test(slab_debug, threads_and_validation)
 	expect_valid(c);
 	kmem_cache_destroy(c);
 }
+
+/* Fault injection reaches debug caches too, kmalloc's included (they skip kmalloc's table). */
+Test(slab_debug, fault_injection_reaches_debug_caches)
+{
+	struct kmem_cache *c = kmem_cache_create("dbg-fail", 64, 0, 0, NULL);
+
+	cr_assert_not_null(c);
+	cr_assert_eq(kmem_fail_set("slab:probability=100,verbose=0"), 0);
+	cr_assert_null(kmalloc(100, GFP_KERNEL), "kmalloc on a debug kmalloc cache");
+	cr_assert_null(kmem_cache_alloc(c, GFP_KERNEL));
+	cr_assert_eq(kmem_fail_set(NULL), 0);
+	void *p = kmalloc(100, GFP_KERNEL);
+
+	cr_assert_not_null(p);
+	kfree(p);
+	kmem_cache_destroy(c);
+	cr_assert_eq(kmem_cache_validate(NULL), 0);
+	cr_assert_eq(kmem_error_count(), 0, "log: %s", printk_log);
+}

@@ -7,6 +7,7 @@
 #ifndef KMEM_KMEM_H
 #define KMEM_KMEM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -68,6 +69,26 @@ void kmem_unregister_shrinker(struct kmem_shrinker *s);
 
 /* Give free memory back to the OS now (what the reporter does after its delay). Returns bytes. */
 size_t kmem_release_free_memory(void);
+
+/*
+ * Fault injection (the kernel's failslab and fail_page_alloc; docs/FAULT_INJECTION.md).
+ * kmem_fail_set() takes KMEM_FAIL's syntax, e.g. "probability=5,times=-1,seed=42" or
+ * "slab:probability=10,cache=kmalloc-64;page:probability=1,min-order=2"; the groups change
+ * the current settings of the kinds they name. NULL or "" turns every kind off.
+ * Returns 0, or -EINVAL with a message naming the bad token (nothing changes then).
+ */
+enum kmem_fail_kind { KMEM_FAIL_SLAB, KMEM_FAIL_PAGE, KMEM_FAIL_VMALLOC, KMEM_FAIL_NR_KINDS };
+int kmem_fail_set(const char *spec);
+/* Failures injected for @kind since it was last configured (slab: per-cache hooks' too). */
+unsigned long kmem_fail_injected(enum kmem_fail_kind kind);
+/*
+ * A per-cache decision made before the probability rules: @fn returns true to fail this
+ * allocation from @s (the kernel test harness's non_kernel budget is one). @fn NULL removes
+ * the hook. -ENOSPC when KMEM_FAIL_MAX_HOOKS caches already have one.
+ */
+#define KMEM_FAIL_MAX_HOOKS 16
+typedef bool (*kmem_fail_cache_fn)(struct kmem_cache *s, gfp_t gfp, void *data);
+int kmem_fail_set_cache_hook(struct kmem_cache *s, kmem_fail_cache_fn fn, void *data);
 
 #ifdef __cplusplus
 }

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fault_inject.h"
 #include "internal.h"
 #include "platform/os.h"
 #include "slab.h"
@@ -129,7 +130,11 @@ static int config_from_env(struct kmem_config *c)
 	if (!c->slab_debug)
 		c->slab_debug = os_getenv("KMEM_DEBUG");
 	/* Before the first cache: the kmalloc caches are created with their debug flags. */
-	return slab_debug_setup(c->slab_debug);
+	int err = slab_debug_setup(c->slab_debug);
+
+	if (err)
+		return err;
+	return fault_inject_parse_env();
 }
 
 static int config_check(struct kmem_config *c)
@@ -439,6 +444,7 @@ static int __kmem_init(const struct kmem_config *cfg)
 		atfork_registered = true;
 	}
 	atomic_store_explicit(&kmem_initialised, true, memory_order_release);
+	fault_inject_start();
 	return 0;
 fail:
 	release_reservations();
@@ -503,6 +509,7 @@ __export void kmem_exit(void)
 		spin_unlock(&init_lock);
 		return;
 	}
+	fault_inject_exit(); /* first: the teardown must not fail */
 	kswapd_stop();
 	vmalloc_exit();
 	percpu_exit();

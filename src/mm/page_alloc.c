@@ -35,6 +35,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "fault_inject.h"
 #include "internal.h"
 #include "platform/os.h"
 
@@ -895,6 +896,8 @@ static struct page *__alloc_pages(gfp_t gfp, unsigned int order, int preferred_n
 		return NULL;
 	}
 	if (unlikely(!kmem_ready()))
+		return NULL;
+	if (should_fail_alloc_page(gfp, order))
 		return NULL;
 	if (unlikely(preferred_nid < 0 || preferred_nid >= kmem_memory.nr_nodes)) {
 		pr_err("alloc_pages_node: node %d does not exist (nodes 0..%d)\n", preferred_nid,

@@ -38,6 +38,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "fault_inject.h"
 #include "platform/os.h"
 #include "slab.h"
 
@@ -610,11 +611,15 @@ noinline void *slab_alloc_zero(struct kmem_cache *cachep, gfp_t flags)
 
 __export void *kmem_cache_alloc(struct kmem_cache *cachep, gfp_t flags)
 {
+	if (should_failslab(cachep, flags))
+		return NULL;
 	return slab_alloc(cachep, flags);
 }
 
 __export void *kmem_cache_alloc_node(struct kmem_cache *cachep, gfp_t flags, int nodeid)
 {
+	if (should_failslab(cachep, flags))
+		return NULL;
 	if (nodeid == -1 || nodeid == numa_node_id())
 		return slab_alloc(cachep, flags);
 	if (nodeid < 0 || nodeid >= kmem_memory.nr_nodes) {
@@ -1269,6 +1274,7 @@ __export void kmem_cache_destroy(struct kmem_cache *cachep)
 	spin_lock(&slab_caches_lock);
 	list_del(&cachep->list);
 	spin_unlock(&slab_caches_lock);
+	fault_inject_forget_cache(cachep);
 	free_cache_parts(cachep);
 	kmem_cache_free(kmem_cache, cachep);
 	spin_unlock(&slab_mutex);

@@ -19,6 +19,7 @@
  */
 #include <string.h>
 
+#include "fault_inject.h"
 #include "platform/os.h"
 #include "slab.h"
 
@@ -188,16 +189,19 @@ noinline void *__do_kmalloc_node(size_t size, gfp_t flags, int node)
 
 	if (unlikely(!cachep)) {
 		cachep = kmalloc_debug_caches[kmalloc_type(flags)][kmalloc_index(size)];
-		if (cachep)
+		if (cachep) {
+			if (should_failslab(cachep, flags))
+				return NULL;
 			return slab_debug_alloc(cachep, flags, node == -1 ? numa_node_id() : node,
 						size);
+		}
 		if (!(flags & __GFP_NOWARN))
 			pr_warn("%s: kmalloc(%zu, %#x): no DMA zone, so no dma-kmalloc caches\n",
 				os_comm(), size, flags);
 		return NULL;
 	}
 	if (node == -1)
-		return slab_alloc(cachep, flags);
+		return should_failslab(cachep, flags) ? NULL : slab_alloc(cachep, flags);
 	return kmem_cache_alloc_node(cachep, flags, node);
 }
 
@@ -214,7 +218,7 @@ __export void *kmalloc(size_t size, gfp_t flags)
 			kmalloc_caches[KMALLOC_NORMAL][kmalloc_size_class[(size - 1) / 8]];
 
 		if (likely(cachep))
-			return slab_alloc(cachep, flags);
+			return should_failslab(cachep, flags) ? NULL : slab_alloc(cachep, flags);
 	}
 	return __do_kmalloc_node(size, flags, -1);
 }

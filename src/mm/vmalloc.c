@@ -47,6 +47,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fault_inject.h"
 #include "platform/os.h"
 #include "slab.h"
 
@@ -631,6 +632,9 @@ __export void *__vmalloc_node(unsigned long size, unsigned long align, gfp_t gfp
 		       kmem_memory.nr_nodes - 1);
 		return NULL;
 	}
+	/* fail_vmalloc (KMEM_FAIL): before anything is reserved, so a forced failure leaks nothing. */
+	if (should_fail_vmalloc(size, gfp))
+		return NULL;
 	size = ALIGN(size, PAGE_SIZE);
 	struct vm_struct *vm = get_vm_area(size, VM_ALLOC, gfp, caller);
 
