@@ -1287,6 +1287,9 @@ static atomic_bool reaper_started;
 /* Make sure the background thread runs, so idle caches shrink. Outside locks and units. */
 void wakeup_reaper(void)
 {
+	/* Nothing starts during kmem_init(): the first slab grown afterwards asks again. */
+	if (!atomic_load_explicit(&kmem_initialised, memory_order_acquire))
+		return;
 	if (!atomic_load_explicit(&reaper_started, memory_order_relaxed) &&
 	    !atomic_exchange(&reaper_started, true))
 		wakeup_kswapd(NULL);
