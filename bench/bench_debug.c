@@ -17,6 +17,8 @@
 
 #include <kmem/kmem.h>
 
+#include "bench_common.h"
+
 #define BATCH 100
 #define MAX_ROUNDS 15
 
@@ -28,14 +30,6 @@ static const struct {
 	{ "bench-fzp", "FZP" },		 { "bench-fzpu", "FZPU (owners: stack traces)" },
 };
 #define NR_CACHES (sizeof(caches) / sizeof(caches[0]))
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
 
 static double run(struct kmem_cache *c, uint64_t duration_ns)
 {
@@ -54,17 +48,10 @@ static double run(struct kmem_cache *c, uint64_t duration_ns)
 	return (double)(t - start) / (double)pairs;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
 int main(void)
 {
-	const char *quick = getenv("KMEM_BENCH_QUICK");
-	bool is_quick = quick && *quick && strcmp(quick, "0");
+	bench_name = "bench_debug";
+	bool is_quick = bench_quick();
 	int rounds = is_quick ? 5 : MAX_ROUNDS;
 	uint64_t duration = is_quick ? 50000000ULL : 200000000ULL;
 	struct kmem_cache *c[NR_CACHES];

@@ -346,8 +346,7 @@ static void print_markdown(int nr_runs, double run_ns, int nr_handoffs, double p
 int main(void)
 {
 	bench_name = "bench_mempool";
-	const char *q = getenv("KMEM_BENCH_QUICK");
-	bool quick = q && *q && strcmp(q, "0") != 0;
+	bool quick = bench_quick();
 	int nr_runs = quick ? 5 : 21, nr_handoffs = quick ? 201 : MAX_HANDOFFS;
 	double run_ns = quick ? 10e6 : 100e6, p50, p90;
 	struct kmem_config cfg = { .mem_size = ARENA_SIZE };

@@ -853,8 +853,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 
-	const char *q = getenv("KMEM_BENCH_QUICK");
-	bool quick = q && *q && strcmp(q, "0") != 0;
+	bool quick = bench_quick();
 	int nr_runs = quick ? 5 : 21;
 	double run_ns = quick ? 10e6 : 100e6;
 	struct kmem_config cfg = { .mem_size = ARENA_SIZE };

@@ -365,8 +365,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: %s   (KMEM_BENCH_QUICK=1: short run)\n", argv[0]);
 		return 2;
 	}
-	const char *q = getenv("KMEM_BENCH_QUICK");
-	bool quick = q && *q && strcmp(q, "0") != 0;
+	bool quick = bench_quick();
 	int nr_runs = quick ? 5 : 7;
 	double run_ms = quick ? 40 : 250;
 	int nr_present = 0;

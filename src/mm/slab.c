@@ -493,7 +493,7 @@ void *cache_alloc_from_node(struct kmem_cache *cachep, struct kmem_cache_node *n
 }
 
 /* One object straight from @nodeid's slabs (kmem_cache_alloc_node, or no unit left). */
-noinline void *____cache_alloc_node(struct kmem_cache *cachep, gfp_t flags, int nodeid)
+static noinline void *____cache_alloc_node(struct kmem_cache *cachep, gfp_t flags, int nodeid)
 {
 	for (;;) {
 		struct kmem_cache_node *n = cachep->node[nodeid];
@@ -517,7 +517,8 @@ noinline void *____cache_alloc_node(struct kmem_cache *cachep, gfp_t flags, int 
  * The per-CPU array is empty: refill it with a batch from the shared array
  * or the slabs, growing the cache if need be. Ends the unit section.
  */
-noinline void *cache_alloc_refill(struct kmem_cache *cachep, gfp_t flags, struct percpu_area *area)
+static noinline void *cache_alloc_refill(struct kmem_cache *cachep, gfp_t flags,
+					 struct percpu_area *area)
 {
 	int node = numa_node_id();
 	struct array_cache *ac;

@@ -135,13 +135,16 @@ static inline struct array_cache *cpu_cache_get(struct percpu_area *area, struct
 	return (struct array_cache *)((char *)area + CPU_CACHE_OFFSET(desc));
 }
 
-/* (obj - s_mem) / size by multiplication; exact for object starts. */
+/* @offset / size by multiplication; exact when @offset is a multiple of the size. */
+static inline unsigned int offset_to_index(const struct kmem_cache *cache, uint64_t offset)
+{
+	return (unsigned int)((offset * cache->reciprocal_buffer_size) >> 40);
+}
+
 static inline unsigned int obj_to_index(const struct kmem_cache *cache, const struct slab *slab,
 					const void *obj)
 {
-	uint64_t offset = (uint64_t)((const char *)obj - (const char *)slab->s_mem);
-
-	return (unsigned int)((offset * cache->reciprocal_buffer_size) >> 40);
+	return offset_to_index(cache, (uint64_t)((const char *)obj - (const char *)slab->s_mem));
 }
 
 static inline struct kmem_cache *virt_to_cache(const void *obj)
@@ -198,8 +201,6 @@ void slab_debug_register_entry(const void *fn);
 
 /* The slow paths behind the inline fast paths below (slab.c). */
 void *slab_alloc_zero(struct kmem_cache *cachep, gfp_t flags);
-void *____cache_alloc_node(struct kmem_cache *cachep, gfp_t flags, int nodeid);
-void *cache_alloc_refill(struct kmem_cache *cachep, gfp_t flags, struct percpu_area *area);
 void *slab_alloc_slow(struct kmem_cache *cachep, gfp_t flags);
 void slab_free_slow(struct kmem_cache *cachep, void *objp);
 

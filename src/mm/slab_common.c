@@ -62,19 +62,13 @@ static const unsigned char size_index[24] = {
 
 /*
  * The class of @size (1..KMALLOC_MAX_CACHE_SIZE) the kernel's way: the table
- * up to 192, fls() above. Both are computed and one selected: with sizes that
- * vary at random a branch on "size <= 192" mispredicts often, a select never.
- * size - 1 > 0 above 192, so clz is defined.
+ * up to 192, fls() above. The fast path reads kmalloc_size_class[] instead.
  */
 static __always_inline unsigned int kmalloc_index(size_t size)
 {
-	unsigned long small = size < 192 ? size : 192;
-	unsigned int from_table = size_index[(small - 1) / 8];
-	unsigned int from_fls = 64 - (unsigned int)__builtin_clzl((size - 1) | 1);
-
-	unsigned int table_mask = -(unsigned int)(size <= 192);
-
-	return (from_table & table_mask) | (from_fls & ~table_mask);
+	if (size <= 192)
+		return size_index[(size - 1) / 8];
+	return (unsigned int)fls_long(size - 1);
 }
 
 /*
@@ -252,7 +246,7 @@ static __always_inline struct kmem_cache *kmalloc_slab_object(const void *objp)
 	/* page->s_mem, not slab->s_mem: one line less to load on every kfree. */
 	const char *s_mem = page->s_mem;
 	size_t offset = (size_t)((const char *)objp - s_mem);
-	unsigned int idx = (unsigned int)((offset * cachep->reciprocal_buffer_size) >> 40);
+	unsigned int idx = offset_to_index(cachep, offset);
 
 	if (unlikely((const char *)objp < s_mem || idx >= cachep->num ||
 		     (size_t)idx * cachep->size != offset))
