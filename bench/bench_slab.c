@@ -51,9 +51,10 @@
 #define ARENA_SIZE (512UL << 20)
 
 enum api { API_CACHE, API_KMALLOC, API_MALLOC };
-enum workload { W_CHURN, W_PRODCONS, W_MIXED, W_REALLOC, NR_WORKLOADS };
+enum workload { W_CHURN, W_PRODCONS, W_MIXED, W_REALLOC, W_MIXED_POW2, NR_WORKLOADS };
 
-static const char *const wl_names[NR_WORKLOADS] = { "churn", "prodcons", "mixed", "realloc" };
+static const char *const wl_names[NR_WORKLOADS] = { "churn", "prodcons", "mixed", "realloc",
+						    "mixed-pow2" };
 static const char *const wl_titles[NR_WORKLOADS] = {
 	"(a) 64-byte churn: batches of 1000 allocations, then 1000 frees",
 	"(b) one-way producer/consumer: 64-byte objects allocated on one thread, "
@@ -61,6 +62,9 @@ static const char *const wl_titles[NR_WORKLOADS] = {
 	"(c) mixed sizes: 4096 live blocks of 8 B .. 4 KiB, one random replacement per step",
 	"(d) realloc growth: 16 buffers grown side by side from 16 B to 64 KiB in random steps "
 	"of 8 .. 264 bytes, then freed (ns per realloc)",
+	"(e) mixed sizes rounded up to powers of two: the steps of (c), each size rounded up, so "
+	"every allocator serves kmalloc's classes at their natural alignment (no goal: it shows "
+	"what (c)'s gap owes to the classes)",
 };
 
 static struct peer allocs[] = {
@@ -203,7 +207,7 @@ static void *mix_live[MIX_LIVE];
 static uint32_t mix_idx[MIX_SEQ], mix_size[MIX_SEQ];
 static long mix_pos;
 
-static void mixed_setup(void)
+static void mixed_setup(bool pow2)
 {
 	uint64_t x = 0x9e3779b97f4a7c15ull; /* fixed seed */
 
@@ -213,6 +217,8 @@ static void mixed_setup(void)
 		x ^= x << 17;
 		mix_idx[i] = (uint32_t)(x % MIX_LIVE);
 		mix_size[i] = 8 + (uint32_t)((x >> 20) % (4096 - 8 + 1));
+		if (pow2)
+			mix_size[i] = 1u << (32 - __builtin_clz(mix_size[i] - 1));
 	}
 	for (int i = 0; i < MIX_LIVE; i++) {
 		size_t sz = mix_size[(i * 7919) % MIX_SEQ];
@@ -273,6 +279,8 @@ static long run_step(enum workload w)
 		return prodcons(100000);
 	case W_REALLOC:
 		return realloc_growth();
+	case W_MIXED:
+	case W_MIXED_POW2:
 	default:
 		return mixed(20000);
 	}
@@ -303,8 +311,8 @@ static int child(const char *api, const char *wl, double run_ms)
 				die("kmem_cache_create failed");
 		}
 	}
-	if (w == W_MIXED)
-		mixed_setup();
+	if (w == W_MIXED || w == W_MIXED_POW2)
+		mixed_setup(w == W_MIXED_POW2);
 	/* Warm up for a tenth of the run, at least one step. */
 	uint64_t t0 = now_ns(), end = t0 + (uint64_t)(run_ms * 1e5);
 
@@ -324,7 +332,7 @@ static int child(const char *api, const char *wl, double run_ms)
 	} while (t < end);
 	printf("%.3f\n", (double)(t - t0) / (double)pairs);
 	fflush(stdout);
-	if (w == W_MIXED)
+	if (w == W_MIXED || w == W_MIXED_POW2)
 		for (int i = 0; i < MIX_LIVE; i++)
 			xfree(mix_live[i]);
 	if (g_api != API_MALLOC) {
@@ -351,7 +359,8 @@ static double spawn(const struct peer *a, enum workload w, double run_ms)
 
 static bool used(int k, enum workload w)
 {
-	return allocs[k].present && !((w == W_MIXED || w == W_REALLOC) && k == 0);
+	return allocs[k].present &&
+	       !((w == W_MIXED || w == W_REALLOC || w == W_MIXED_POW2) && k == 0);
 }
 
 static double med[NR_WORKLOADS][8], mn[NR_WORKLOADS][8], mx[NR_WORKLOADS][8];
@@ -437,7 +446,7 @@ int main(int argc, char **argv)
 		}
 		bool loose = w == W_MIXED || w == W_REALLOC;
 
-		for (int gk = 0; gk < 2; gk++) {
+		for (int gk = 0; gk < 2 && w != W_MIXED_POW2; gk++) {
 			if (!used(gk, (enum workload)w) || (gk == 1 && w == W_PRODCONS))
 				continue;
 			double v = med[w][gk] / best_peer;

@@ -546,6 +546,8 @@ static void update_fail_key(void)
 	if (nr_fail_hooks)
 		key |= 1u << KMEM_FAIL_SLAB;
 	WRITE_ONCE(fail_key, key);
+	/* The slab fast paths do not test fail_key: they step aside while it is set. */
+	pcpu_set_slow(PCPU_SLOW_FAILSLAB, key & (1u << KMEM_FAIL_SLAB));
 }
 
 /* Make @cfg the live settings, counts and generators restarted. fail_lock held. */

@@ -7,7 +7,8 @@
  * should_fail_vmalloc() at their entry points. With injection off (the
  * normal case) each is one load of fail_key and a branch predicted not
  * taken, as the kernel's static keys make it; the decision itself is out of
- * line.
+ * line. The slab fast paths do not even load fail_key: while failslab is
+ * on, they step aside (PCPU_SLOW_FAILSLAB) to slab_alloc_slow(), which asks.
  */
 #ifndef KMEM_MM_FAULT_INJECT_H
 #define KMEM_MM_FAULT_INJECT_H

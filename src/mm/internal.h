@@ -229,6 +229,7 @@ struct kmem_memory {
 	struct page *mem_map; /* descriptor of every pfn */
 	unsigned char *pageblock_flags; /* migratetype of each pageblock */
 	unsigned long max_pfn;
+	unsigned long span_bytes; /* max_pfn << PAGE_SHIFT: kmem_addr_valid()'s bound */
 	unsigned long node_pages; /* pages per node */
 	unsigned long dma_pages; /* ZONE_DMA: pfns [0, dma_pages) */
 	int nr_nodes;
@@ -300,8 +301,7 @@ static __always_inline void *__page_address(const struct page *page)
 
 static __always_inline bool kmem_addr_valid(const void *addr)
 {
-	return (uintptr_t)((const char *)addr - kmem_memory.base) < kmem_memory.max_pfn
-									    << PAGE_SHIFT;
+	return (uintptr_t)((const char *)addr - kmem_memory.base) < kmem_memory.span_bytes;
 }
 
 static __always_inline struct page *__virt_to_page(const void *addr)

@@ -334,6 +334,7 @@ static int init_nodes(const struct kmem_config *c, unsigned long nr_pages)
 	kmem_memory.nr_nodes = (int)c->nr_nodes;
 	kmem_memory.node_pages = node_pages;
 	kmem_memory.max_pfn = node_pages * c->nr_nodes;
+	kmem_memory.span_bytes = kmem_memory.max_pfn << PAGE_SHIFT;
 	kmem_memory.dma_pages = dma_pages;
 	for (int nid = 0; nid < (int)c->nr_nodes; nid++) {
 		pg_data_t *pgdat = NODE_DATA(nid);
@@ -432,6 +433,7 @@ static int __kmem_init(const struct kmem_config *cfg)
 		goto fail;
 	if ((ret = init_nodes(&c, nr_pages)) || (ret = page_alloc_init()))
 		goto fail;
+	pcpu_set_slow(PCPU_SLOW_NUMA, kmem_memory.nr_nodes > 1);
 	initialising = true;
 	ret = kmem_cache_init();
 	if (!ret)
@@ -447,6 +449,7 @@ static int __kmem_init(const struct kmem_config *cfg)
 	fault_inject_start();
 	return 0;
 fail:
+	pcpu_set_slow(PCPU_SLOW_NUMA, false);
 	release_reservations();
 	memset(&kmem_memory, 0, sizeof(kmem_memory));
 	return ret;
@@ -513,6 +516,7 @@ __export void kmem_exit(void)
 	kswapd_stop();
 	vmalloc_exit();
 	percpu_exit();
+	pcpu_set_slow(PCPU_SLOW_NUMA, false);
 	report_leaks(kmem_cache_exit());
 	atomic_store(&kmem_initialised, false);
 	release_reservations();

@@ -183,7 +183,8 @@ static int setup_cache_geometry(struct kmem_cache *cachep, size_t size, size_t a
 	cachep->allocflags = (flags & SLAB_CACHE_DMA) ? GFP_DMA : 0;
 	cachep->size = (unsigned int)size;
 	cachep->align = (unsigned int)align;
-	cachep->reciprocal_buffer_size = ((1ULL << 40) + size - 1) / size;
+	cachep->reciprocal_buffer_size = UINT64_MAX / size + 1;
+	cachep->objs_bytes = cachep->num * (unsigned int)size;
 	if (flags & CFLGS_OFF_SLAB) {
 		cachep->freelist_cache = kmalloc_slab(slab_size, 0);
 		if (!cachep->freelist_cache)
@@ -571,7 +572,7 @@ alloc_done:
 }
 
 /* Everything the inline fast path leaves: no unit yet, a drainer, an empty array. */
-noinline void *slab_alloc_slow(struct kmem_cache *cachep, gfp_t flags)
+noinline void *__slab_alloc_slow(struct kmem_cache *cachep, gfp_t flags)
 {
 	struct percpu_area *area;
 	struct array_cache *ac;
@@ -603,26 +604,36 @@ noinline void *slab_alloc_zero(struct kmem_cache *cachep, gfp_t flags)
 		       cachep->name);
 		return NULL;
 	}
-	void *objp = slab_alloc_slow(cachep, flags & ~__GFP_ZERO);
+	void *objp = __slab_alloc_slow(cachep, flags & ~__GFP_ZERO);
 
 	if (objp)
 		memset(objp, 0, cachep->object_size);
 	return objp;
 }
 
-__export void *kmem_cache_alloc(struct kmem_cache *cachep, gfp_t flags)
+/*
+ * The slow path of every slab_alloc(). While fault injection is on, the
+ * fast paths are off (PCPU_SLOW_FAILSLAB), so each allocation asks
+ * should_failslab() here exactly once.
+ */
+noinline void *slab_alloc_slow(struct kmem_cache *cachep, gfp_t flags)
 {
 	if (should_failslab(cachep, flags))
 		return NULL;
+	return __slab_alloc_slow(cachep, flags);
+}
+
+__export void *kmem_cache_alloc(struct kmem_cache *cachep, gfp_t flags)
+{
 	return slab_alloc(cachep, flags);
 }
 
 __export void *kmem_cache_alloc_node(struct kmem_cache *cachep, gfp_t flags, int nodeid)
 {
-	if (should_failslab(cachep, flags))
-		return NULL;
 	if (nodeid == -1 || nodeid == numa_node_id())
 		return slab_alloc(cachep, flags);
+	if (should_failslab(cachep, flags))
+		return NULL;
 	if (nodeid < 0 || nodeid >= kmem_memory.nr_nodes) {
 		pr_err("kmem_cache_alloc_node: node %d does not exist (nodes 0..%d)\n", nodeid,
 		       kmem_memory.nr_nodes - 1);

@@ -95,24 +95,30 @@ struct kmem_cache_node {
 
 struct kmem_cache {
 	/* 1) per-CPU data, touched on every alloc and free */
-	_Atomic uint64_t cpu_cache;
+	union {
+		_Atomic uint64_t cpu_cache;
+		/* Its low half, all the fast paths need: one load, no zero-extension. */
+		_Atomic uint32_t cpu_cache_offset;
+	};
 	/* 2) cache tunables, under slab_mutex */
 	unsigned int batchcount;
 	unsigned int limit;
 	unsigned int shared;
 	unsigned int size; /* object size with alignment (buffer_size) */
+	/* ceil(2^64 / size): offset_to_index() and kfree's is_obj_start() without division */
 	uint64_t reciprocal_buffer_size;
 	/* 3) touched by every alloc and free from the backend */
 	slab_flags_t flags;
 	unsigned int num; /* objects per slab */
+	unsigned int objs_bytes; /* num * size, for is_obj_start() */
 	/* 4) cache_grow/shrink */
-	unsigned int gfporder; /* 2^gfporder pages per slab */
 	gfp_t allocflags; /* forced GFP flags, e.g. GFP_DMA */
 	size_t colour; /* colour range: left_over / colour_off */
 	unsigned int colour_off;
 	unsigned int obj_offset; /* debug caches: the object lies past the left red zone */
 	struct kmem_cache *freelist_cache; /* off-slab descriptors come from here */
 	unsigned int freelist_size; /* descriptor + bufctl[num], aligned when on-slab */
+	unsigned int gfporder; /* 2^gfporder pages per slab */
 	void (*ctor)(void *obj);
 	/* 5) cache creation/removal */
 	const char *name;
@@ -135,16 +141,43 @@ static inline struct array_cache *cpu_cache_get(struct percpu_area *area, struct
 	return (struct array_cache *)((char *)area + CPU_CACHE_OFFSET(desc));
 }
 
-/* @offset / size by multiplication; exact when @offset is a multiple of the size. */
+_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "cpu_cache_offset is the low half");
+
+/* cpu_cache_get() for the fast paths, which run in a unit that a retune holds. */
+static __always_inline struct array_cache *cpu_cache_get_fast(struct percpu_area *area,
+							      struct kmem_cache *cachep)
+{
+	uint32_t offset = atomic_load_explicit(&cachep->cpu_cache_offset, memory_order_acquire);
+
+	return (struct array_cache *)((char *)area + offset);
+}
+
+/*
+ * @offset / size for a 32-bit @offset: the high half of offset times
+ * ceil(2^64 / size) (Lemire, Kaser and Kurz, "Faster remainder by direct
+ * computation", 2019).
+ */
 static inline unsigned int offset_to_index(const struct kmem_cache *cache, uint64_t offset)
 {
-	return (unsigned int)((offset * cache->reciprocal_buffer_size) >> 40);
+	return (unsigned int)(((unsigned __int128)offset * cache->reciprocal_buffer_size) >> 64);
 }
 
 static inline unsigned int obj_to_index(const struct kmem_cache *cache, const struct slab *slab,
 					const void *obj)
 {
 	return offset_to_index(cache, (uint64_t)((const char *)obj - (const char *)slab->s_mem));
+}
+
+/*
+ * Whether @offset from s_mem is an object start: inside the slab's objects
+ * and a multiple of the size. For a 32-bit offset, size divides it exactly
+ * when the low half of offset * ceil(2^64 / size) is below ceil(2^64 / size)
+ * (the same paper): one multiplication and a compare, no index.
+ */
+static __always_inline bool is_obj_start(const struct kmem_cache *cache, uint64_t offset)
+{
+	return offset < cache->objs_bytes &&
+	       offset * cache->reciprocal_buffer_size < cache->reciprocal_buffer_size;
 }
 
 static inline struct kmem_cache *virt_to_cache(const void *obj)
@@ -202,19 +235,21 @@ void slab_debug_register_entry(const void *fn);
 /* The slow paths behind the inline fast paths below (slab.c). */
 void *slab_alloc_zero(struct kmem_cache *cachep, gfp_t flags);
 void *slab_alloc_slow(struct kmem_cache *cachep, gfp_t flags);
+void *__slab_alloc_slow(struct kmem_cache *cachep, gfp_t flags);
 void slab_free_slow(struct kmem_cache *cachep, void *objp);
 
 /*
  * ____cache_alloc: an object from the thread's array, the whole fast path.
- * Inline here so that kmalloc runs it without a call; everything else
- * (no unit yet, a drainer, an empty array, __GFP_ZERO) is slab_alloc_slow().
+ * Inline here so that kmalloc runs it without a call; everything else (no
+ * unit yet, a drainer, an empty array, __GFP_ZERO, fault injection and the
+ * other PCPU_SLOW reasons) is slab_alloc_slow().
  */
 static __always_inline void *slab_alloc(struct kmem_cache *cachep, gfp_t flags)
 {
 	struct percpu_area *area = __this_cpu_fast;
 
-	if (likely(area && !(flags & __GFP_ZERO)) && likely(get_cpu_area_fast(area))) {
-		struct array_cache *ac = cpu_cache_get(area, cachep);
+	if (likely(!(flags & __GFP_ZERO)) && likely(get_cpu_area_fast(area))) {
+		struct array_cache *ac = cpu_cache_get_fast(area, cachep);
 
 		if (likely(ac->avail)) {
 			void *objp;
@@ -229,13 +264,17 @@ static __always_inline void *slab_alloc(struct kmem_cache *cachep, gfp_t flags)
 	return slab_alloc_slow(cachep, flags);
 }
 
-/* __cache_free: into the thread's array unless it is full or the object is remote. */
+/*
+ * __cache_free: into the thread's array unless it is full. With several
+ * nodes (PCPU_SLOW_NUMA) every free takes the slow path, which sends
+ * objects of other nodes to the alien arrays.
+ */
 static __always_inline void __cache_free(struct kmem_cache *cachep, void *objp)
 {
 	struct percpu_area *area = __this_cpu_fast;
 
-	if (likely(area && kmem_memory.nr_nodes == 1) && likely(get_cpu_area_fast(area))) {
-		struct array_cache *ac = cpu_cache_get(area, cachep);
+	if (likely(get_cpu_area_fast(area))) {
+		struct array_cache *ac = cpu_cache_get_fast(area, cachep);
 
 		if (likely(ac->avail < ac->limit)) {
 			/*

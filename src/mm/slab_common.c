@@ -195,7 +195,7 @@ noinline void *__do_kmalloc_node(size_t size, gfp_t flags, int node)
 		return NULL;
 	}
 	if (node == -1)
-		return should_failslab(cachep, flags) ? NULL : slab_alloc(cachep, flags);
+		return slab_alloc(cachep, flags);
 	return kmem_cache_alloc_node(cachep, flags, node);
 }
 
@@ -212,7 +212,7 @@ __export void *kmalloc(size_t size, gfp_t flags)
 			kmalloc_caches[KMALLOC_NORMAL][kmalloc_size_class[(size - 1) / 8]];
 
 		if (likely(cachep))
-			return should_failslab(cachep, flags) ? NULL : slab_alloc(cachep, flags);
+			return slab_alloc(cachep, flags);
 	}
 	return __do_kmalloc_node(size, flags, -1);
 }
@@ -243,13 +243,10 @@ static __always_inline struct kmem_cache *kmalloc_slab_object(const void *objp)
 	if (unlikely(!PageSlab(page)))
 		return NULL;
 	struct kmem_cache *cachep = page->slab_cache;
-	/* page->s_mem, not slab->s_mem: one line less to load on every kfree. */
-	const char *s_mem = page->s_mem;
-	size_t offset = (size_t)((const char *)objp - s_mem);
-	unsigned int idx = offset_to_index(cachep, offset);
 
-	if (unlikely((const char *)objp < s_mem || idx >= cachep->num ||
-		     (size_t)idx * cachep->size != offset))
+	/* page->s_mem, not slab->s_mem: one line less to load on every kfree. */
+	if (unlikely(!is_obj_start(cachep,
+				   (uint64_t)((const char *)objp - (const char *)page->s_mem))))
 		return NULL;
 	return cachep;
 }

@@ -388,6 +388,7 @@ static void register_kmem_path(void)
 		kvmalloc_node,
 		kvfree,
 		slab_alloc_slow,
+		__slab_alloc_slow,
 		slab_alloc_zero,
 		slab_free_slow,
 		__do_kmalloc_node,

@@ -23,7 +23,12 @@ bool pcpu_asymmetric;
 static bool pcpu_external;
 int nr_cpu_ids;
 __thread struct percpu_area *__this_cpu_area __attribute__((tls_model("initial-exec")));
-__thread struct percpu_area *__this_cpu_fast __attribute__((tls_model("initial-exec")));
+__thread struct percpu_area *__this_cpu_fast
+	__attribute__((tls_model("initial-exec"))) = &pcpu_slow_area;
+/* Where threads without a fast unit enter: the fast paths store to it, then step aside. */
+struct percpu_area pcpu_slow_area = { .remote = PCPU_SLOW, .cpu = -1 };
+/* Bit per enum pcpu_slow_reason that is on; under pcpu_lock. */
+static unsigned int pcpu_slow_reasons;
 
 static DEFINE_SPINLOCK(pcpu_lock);
 static unsigned long chunk_map[PCPU_NR_CHUNKS / (8 * sizeof(long))];
@@ -125,6 +130,8 @@ struct percpu_area *pcpu_attach_thread(void)
 		area->cpu = cpu;
 		area->tid = os_gettid();
 		area->online = true;
+		if (pcpu_slow_reasons)
+			atomic_fetch_or(&area->remote, PCPU_SLOW);
 	}
 	spin_unlock(&pcpu_lock);
 	if (!area) {
@@ -136,7 +143,7 @@ struct percpu_area *pcpu_attach_thread(void)
 		return NULL;
 	}
 	__this_cpu_area = area;
-	__this_cpu_fast = pcpu_asymmetric ? area : NULL;
+	__this_cpu_fast = pcpu_asymmetric ? area : &pcpu_slow_area;
 	os_thread_key_set(area);
 	return area;
 }
@@ -171,7 +178,7 @@ void pcpu_detach_thread(void)
 	__pcpu_offline(area);
 	spin_unlock(&pcpu_lock);
 	__this_cpu_area = NULL;
-	__this_cpu_fast = NULL;
+	__this_cpu_fast = &pcpu_slow_area;
 }
 
 void __get_cpu_area_contended(struct percpu_area *area)
@@ -179,15 +186,15 @@ void __get_cpu_area_contended(struct percpu_area *area)
 	/* A drainer holds us: step out, let it finish, and enter again. */
 	do {
 		atomic_store_explicit(&area->active, 0, memory_order_release);
-		while (atomic_load_explicit(&area->remote, memory_order_acquire))
+		while (atomic_load_explicit(&area->remote, memory_order_acquire) & PCPU_HELD)
 			os_yield();
 		atomic_store_explicit(&area->active, 1, memory_order_seq_cst);
-	} while (atomic_load_explicit(&area->remote, memory_order_seq_cst));
+	} while (atomic_load_explicit(&area->remote, memory_order_seq_cst) & PCPU_HELD);
 }
 
 static void hold_remote(struct percpu_area *area)
 {
-	atomic_store_explicit(&area->remote, 1, memory_order_seq_cst);
+	atomic_fetch_or_explicit(&area->remote, PCPU_HELD, memory_order_seq_cst);
 }
 
 static void wait_owner_out(struct percpu_area *area)
@@ -199,7 +206,28 @@ static void wait_owner_out(struct percpu_area *area)
 
 static void release_remote(struct percpu_area *area)
 {
-	atomic_store_explicit(&area->remote, 0, memory_order_release);
+	atomic_fetch_and_explicit(&area->remote, ~PCPU_HELD, memory_order_release);
+}
+
+void pcpu_set_slow(enum pcpu_slow_reason reason, bool on)
+{
+	unsigned int was, now;
+	int cpu;
+
+	spin_lock(&pcpu_lock);
+	was = pcpu_slow_reasons;
+	now = on ? was | 1u << reason : was & ~(1u << reason);
+	pcpu_slow_reasons = now;
+	if (pcpu_base && !was != !now) {
+		/* Offline units read zero for their next owner, who looks at the reasons. */
+		for_each_online_cpu(cpu) {
+			if (now)
+				atomic_fetch_or(&per_cpu_area(cpu)->remote, PCPU_SLOW);
+			else
+				atomic_fetch_and(&per_cpu_area(cpu)->remote, ~PCPU_SLOW);
+		}
+	}
+	spin_unlock(&pcpu_lock);
 }
 
 /* Hold every online unit except the caller's own; pcpu_lock held. */
@@ -271,7 +299,7 @@ void percpu_exit(void)
 	nr_cpu_ids = 0;
 	spin_unlock(&pcpu_lock);
 	__this_cpu_area = NULL;
-	__this_cpu_fast = NULL;
+	__this_cpu_fast = &pcpu_slow_area;
 	nr_cpu_dead_fn = 0;
 	pcpu_base = NULL;
 }

@@ -38,10 +38,28 @@
 
 struct percpu_area {
 	atomic_int active; /* the owner is between get_cpu_area() and put_cpu_area() */
-	atomic_int remote; /* another thread holds this unit through on_each_cpu() */
+	atomic_int remote; /* PCPU_HELD and PCPU_SLOW: the fast paths only enter when zero */
 	int cpu; /* unit index, stable while the thread lives */
 	int tid; /* owner's thread id */
 	bool online;
+};
+
+/*
+ * ->remote bits. PCPU_HELD: another thread holds this unit through
+ * on_each_cpu(). PCPU_SLOW: every fast path steps aside to its out-of-line
+ * slow path, which does the work the fast path skipped (fault injection,
+ * remote-node frees, sampling): the kernel's static keys, in one word that
+ * the fast paths load anyway.
+ */
+#define PCPU_HELD 1
+#define PCPU_SLOW 2
+
+/* Why the fast paths are off (pcpu_set_slow()). */
+enum pcpu_slow_reason {
+	PCPU_SLOW_FAILSLAB, /* fault injection decides every slab allocation */
+	PCPU_SLOW_NUMA, /* several nodes: a free must check the object's node */
+	PCPU_SLOW_SAMPLE, /* a sampler (KFENCE) wants the next allocation */
+	PCPU_SLOW_NR_REASONS
 };
 
 #define __percpu /* marks a pointer that needs this_cpu_ptr() before use */
@@ -51,8 +69,13 @@ extern size_t pcpu_unit_size;
 extern int pcpu_nr_units; /* NR_CPUS: threads with a unit at once */
 extern bool pcpu_asymmetric;
 extern __thread struct percpu_area *__this_cpu_area __attribute__((tls_model("initial-exec")));
-/* The same unit where the fast paths may enter it with plain stores (membarrier works), else NULL. */
+/*
+ * The same unit where the fast paths may enter it with plain stores
+ * (membarrier works), else &pcpu_slow_area, whose PCPU_SLOW never clears:
+ * never NULL, so the fast paths need no test for it.
+ */
 extern __thread struct percpu_area *__this_cpu_fast __attribute__((tls_model("initial-exec")));
+extern struct percpu_area pcpu_slow_area;
 
 struct percpu_area *pcpu_attach_thread(void);
 void __get_cpu_area_contended(struct percpu_area *area);
@@ -88,7 +111,8 @@ static __always_inline struct percpu_area *get_cpu_area(void)
 	} else {
 		atomic_store_explicit(&area->active, 1, memory_order_seq_cst);
 	}
-	if (unlikely(atomic_load_explicit(&area->remote, memory_order_acquire)))
+	/* Only PCPU_HELD makes us wait; PCPU_SLOW is for the fast paths. */
+	if (unlikely(atomic_load_explicit(&area->remote, memory_order_acquire) & PCPU_HELD))
 		__get_cpu_area_contended(area);
 	return area;
 }
@@ -99,10 +123,11 @@ static __always_inline void put_cpu_area(struct percpu_area *area)
 }
 
 /*
- * The fast paths' entry: enter @area (__this_cpu_fast, non-NULL) with a
- * plain store and a load, or return false, not entered, when a drainer
- * holds the unit and the full get_cpu_area() is needed. Keeps the fast
- * paths free of calls, so they need no frame.
+ * The fast paths' entry: enter @area (__this_cpu_fast) with a plain store
+ * and a load, or return false, not entered, when a drainer holds the unit
+ * or the fast paths are off (PCPU_SLOW, pcpu_slow_area): the slow path
+ * then takes the full get_cpu_area(). Keeps the fast paths free of calls,
+ * so they need no frame.
  */
 static __always_inline bool get_cpu_area_fast(struct percpu_area *area)
 {
@@ -132,6 +157,13 @@ void __percpu *__alloc_percpu(size_t size, size_t align);
 #define alloc_percpu(type) ((type __percpu *)__alloc_percpu(sizeof(type), __alignof__(type)))
 void free_percpu(void __percpu *ptr);
 size_t pcpu_free_bytes(void);
+
+/*
+ * Turn the fast paths off (@on) or back on for @reason, in every thread:
+ * PCPU_SLOW is set in every unit while any reason is on. The calling
+ * thread sees the change at once, others at their next entry.
+ */
+void pcpu_set_slow(enum pcpu_slow_reason reason, bool on);
 
 /*
  * cpu_dead callbacks run in the exiting thread (inside its own unit) to give
