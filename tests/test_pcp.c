@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include <kmem/kmem.h>
+#include <kmem/slab.h>
 
 #include "mm/internal.h"
 
@@ -621,7 +622,7 @@ static void record_visit(struct percpu_area *area, void *info)
 	int cpu;
 
 	if (area != __this_cpu_area) {
-		if (!atomic_load(&area->remote))
+		if (!(atomic_load(&area->remote) & PCPU_HELD))
 			log->not_held = true;
 		/* The walk holds pcpu_lock: no unit comes or goes until it ends. */
 		if (log->online < 0) {
@@ -878,5 +879,71 @@ Test(pcp, drain_while_threads_busy)
 	cr_assert_eq(zone_free(), start);
 	cr_assert_eq(kmem_error_count(), 0);
 	pthread_barrier_destroy(&visit_start);
+	kmem_exit();
+}
+
+/* ------------------------------------------------------------- slow mode */
+
+struct slow_probe {
+	struct kmem_cache *cache;
+	bool fast_was_slow_area; /* before its first allocation */
+	int remote; /* its unit's ->remote after one */
+	bool ok;
+};
+
+static void *slow_probe_thread(void *arg)
+{
+	struct slow_probe *sp = arg;
+
+	sp->fast_was_slow_area = __this_cpu_fast == &pcpu_slow_area;
+	void *p = kmem_cache_alloc(sp->cache, GFP_KERNEL);
+
+	sp->remote = __this_cpu_area ? atomic_load(&__this_cpu_area->remote) : -1;
+	sp->ok = p != NULL;
+	kmem_cache_free(sp->cache, p);
+	return NULL;
+}
+
+static struct slow_probe run_slow_probe(struct kmem_cache *cache)
+{
+	struct slow_probe sp = { .cache = cache };
+	pthread_t th;
+
+	cr_assert_eq(pthread_create(&th, NULL, slow_probe_thread, &sp), 0);
+	cr_assert_eq(pthread_join(th, NULL), 0);
+	cr_assert(sp.ok, "the probe thread's allocation failed");
+	cr_assert(sp.fast_was_slow_area, "a thread without a unit must enter pcpu_slow_area");
+	return sp;
+}
+
+/*
+ * pcpu_set_slow(): PCPU_SLOW is in every unit while any reason is on, in
+ * units attached meanwhile too, and leaves them when the last reason goes;
+ * allocations keep working either way (through the slow paths).
+ */
+Test(pcp, slow_mode_reaches_every_unit)
+{
+	init_kmem(64 << 20);
+	struct kmem_cache *cache = kmem_cache_create("pcp-slow", 64, 0, 0, NULL);
+	void *objs[300];
+
+	cr_assert_not_null(cache);
+	pcpu_set_slow(PCPU_SLOW_SAMPLE, true);
+	cr_assert(atomic_load(&__this_cpu_area->remote) & PCPU_SLOW);
+	cr_assert(run_slow_probe(cache).remote & PCPU_SLOW, "a new thread's unit is not slow");
+	for (int i = 0; i < 300; i++)
+		cr_assert_not_null(objs[i] = kmem_cache_alloc(cache, GFP_KERNEL));
+	pcpu_set_slow(PCPU_SLOW_FAILSLAB, true);
+	pcpu_set_slow(PCPU_SLOW_SAMPLE, false);
+	cr_assert(atomic_load(&__this_cpu_area->remote) & PCPU_SLOW, "one reason is still on");
+	pcpu_set_slow(PCPU_SLOW_FAILSLAB, false);
+	cr_assert_eq(atomic_load(&__this_cpu_area->remote) & PCPU_SLOW, 0);
+	cr_assert_eq(run_slow_probe(cache).remote & PCPU_SLOW, 0, "a new thread's unit is slow");
+	/* Objects taken in slow mode go back through the fast path. */
+	for (int i = 0; i < 300; i++)
+		kmem_cache_free(cache, objs[i]);
+	cr_assert_eq(kmem_cache_shrink(cache), 0);
+	kmem_cache_destroy(cache);
+	cr_assert_eq(kmem_error_count(), 0);
 	kmem_exit();
 }
