@@ -437,6 +437,45 @@ static void expect_bad_kfree(const void *ptr, const char *what, const char *need
 	free(before);
 }
 
+/*
+ * Debugging off, the always-on check still catches free(p); free(p): the
+ * second free is reported with the cache and the address and ignored, so the
+ * object is not handed out twice.
+ */
+Test(kmalloc, immediate_double_free_caught_without_debugging)
+{
+	struct kmem_cache *cache = kmem_cache_create("dfree-48", 48, 0, 0, NULL);
+	void *obj = kmalloc(64, GFP_KERNEL), *a, *b;
+	unsigned long errors;
+
+	cr_assert(obj && cache);
+	printk_capture();
+	kfree(obj);
+	expect_bad_kfree(obj, "an object freed twice", "Double free of");
+	cr_assert(printk_logged("kmalloc-64"), "the report names no cache: %s", printk_log);
+	a = kmalloc(64, GFP_KERNEL);
+	b = kmalloc(64, GFP_KERNEL);
+	cr_assert(a && b && a != b, "the object freed twice was handed out twice");
+	kfree(a);
+	kfree(b);
+
+	obj = kmem_cache_alloc(cache, GFP_KERNEL);
+	cr_assert_not_null(obj);
+	kmem_cache_free(cache, obj);
+	errors = kmem_error_count();
+	printk_clear();
+	kmem_cache_free(cache, obj);
+	cr_assert_eq(kmem_error_count(), errors + 1, "kmem_cache_free twice was not reported");
+	cr_assert(printk_logged("dfree-48") && printk_logged("Double free of"), "log: %s",
+		  printk_log);
+	a = kmem_cache_alloc(cache, GFP_KERNEL);
+	b = kmem_cache_alloc(cache, GFP_KERNEL);
+	cr_assert(a && b && a != b, "the object freed twice was handed out twice");
+	kmem_cache_free(cache, a);
+	kmem_cache_free(cache, b);
+	kmem_cache_destroy(cache);
+}
+
 Test(kmalloc, bad_kfree_is_reported_and_ignored)
 {
 	long on_stack = 0;

@@ -201,6 +201,7 @@ static void init_arraycache(struct array_cache *ac, unsigned int limit, unsigned
 	ac->limit = limit;
 	ac->batchcount = batch;
 	ac->touched = 0;
+	ac->guard = NULL;
 }
 
 /* A thread's array for @cachep is set up on its first use, from the descriptor. */
@@ -743,6 +744,11 @@ noinline void slab_free_slow(struct kmem_cache *cachep, void *objp)
 	}
 	struct array_cache *ac = cpu_cache_prepare(area, cachep);
 
+	if (unlikely(ac_top(ac) == objp)) {
+		put_cpu_area(area);
+		slab_double_free(cachep, objp, __builtin_return_address(0));
+		return;
+	}
 	if (kmem_memory.nr_nodes > 1) {
 		int page_node = virt_to_slab(objp)->nodeid;
 

@@ -39,8 +39,26 @@ struct array_cache {
 	unsigned int limit;
 	unsigned int batchcount;
 	unsigned int touched;
+	void *guard; /* always NULL: what ac_top() reads when the array is empty */
 	void *entry[];
 };
+
+_Static_assert(offsetof(struct array_cache, entry) ==
+		       offsetof(struct array_cache, guard) + sizeof(void *),
+	       "guard sits right before entry[0]");
+
+/*
+ * The last entry, or NULL when the array is empty, without a test for
+ * empty: the always-on double-free check (SLUB's freelist hardening does
+ * the same) compares every freed object with it, catching free(p); free(p).
+ */
+static __always_inline const void *ac_top(const struct array_cache *ac)
+{
+	const void *top;
+
+	memcpy(&top, (const char *)&ac->guard + (size_t)ac->avail * sizeof(void *), sizeof(top));
+	return top;
+}
 
 /* A node's cache of objects that belong to another node (freed here, homed there). */
 struct alien_cache {
@@ -231,6 +249,7 @@ size_t slab_debug_ksize(struct kmem_cache *cachep, const void *objp);
 void slab_debug_mark_internal(struct kmem_cache *cachep, void *objp);
 void slab_debug_list_leaks(struct kmem_cache *cachep, const char *when);
 void slab_debug_register_entry(const void *fn);
+void slab_double_free(struct kmem_cache *cachep, void *objp, void *caller);
 
 /* The slow paths behind the inline fast paths below (slab.c). */
 void *slab_alloc_zero(struct kmem_cache *cachep, gfp_t flags);
@@ -276,7 +295,7 @@ static __always_inline void __cache_free(struct kmem_cache *cachep, void *objp)
 	if (likely(get_cpu_area_fast(area))) {
 		struct array_cache *ac = cpu_cache_get_fast(area, cachep);
 
-		if (likely(ac->avail < ac->limit)) {
+		if (likely(ac->avail < ac->limit) && likely(ac_top(ac) != objp)) {
 			/*
 			 * LIFO: this object is the next one handed out. SLAB never
 			 * touches a free object, so start bringing its first line in

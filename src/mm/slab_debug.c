@@ -761,6 +761,22 @@ void slab_debug_bad_pointer(struct kmem_cache *cachep, const void *objp, const c
 	spin_unlock(&n->list_lock);
 }
 
+/*
+ * The always-on check of caches without debugging: @objp is already the
+ * last object in this thread's array. Nothing is known of its owners, so
+ * the report names the cache, the address and the caller, and the free is
+ * ignored: the object stays in the array once.
+ */
+void slab_double_free(struct kmem_cache *cachep, void *objp, void *caller)
+{
+	spin_lock(&report_lock);
+	slab_bug(cachep, "Object already free");
+	pr_err("Double free of %p (called from %p): it is the last object this thread freed\n",
+	       objp, caller);
+	slab_fix(cachep, "Object at %p not freed", objp);
+	spin_unlock(&report_lock);
+}
+
 static void report_double_free(struct kmem_cache *c, struct slab *slab, void *obj)
 {
 	spin_lock(&report_lock);
