@@ -498,10 +498,12 @@ Test(config, embedded_static_buffer)
 		cr_assert_leq(kmem_memory.base + (kmem_memory.max_pfn << PAGE_SHIFT),
 			      embedded + EMBEDDED_SIZE);
 		/*
-		 * What is not pages is per-CPU units and descriptors: the buffer
+		 * What is not pages is per-CPU units, descriptors and the slab map: the buffer
 		 * is not wasted (no more than a page or two of rounding).
 		 */
-		long meta = (long)(kmem_memory.max_pfn * (sizeof(struct page) + 1) + PAGE_SIZE);
+		long meta =
+			(long)(kmem_memory.max_pfn * (sizeof(struct page) + sizeof(uint64_t) + 1) +
+			       PAGE_SIZE);
 		long units = 8 * (64L << 10);
 		long waste = (long)EMBEDDED_SIZE - units - meta -
 			     (long)(kmem_memory.max_pfn << PAGE_SHIFT);

@@ -381,3 +381,57 @@ Test(slab_geometry, kmalloc_caches)
 			     c->colour);
 	}
 }
+
+/*
+ * kfree's slab map agrees with struct page for every object of caches of
+ * every shape (on- and off-slab, coloured, multi-page, debug with red
+ * zones), says "no" for every other address inside their slabs, and forgets
+ * the pages when the slabs go.
+ */
+Test(slab_geometry, slab_map_matches_every_object)
+{
+	static const struct {
+		unsigned int size;
+		slab_flags_t flags;
+	} shapes[] = {
+		{ 24, 0 },
+		{ 192, 0 },
+		{ 256, SLAB_HWCACHE_ALIGN },
+		{ 600, 0 },
+		{ 3000, 0 },
+		{ 5000, 0 },
+		{ 100, SLAB_RED_ZONE | SLAB_STORE_USER },
+	};
+	enum { NR_OBJS = 40 };
+
+	for (size_t s = 0; s < ARRAY_SIZE(shapes); s++) {
+		char name[32];
+		void *objs[NR_OBJS];
+
+		snprintf(name, sizeof(name), "map-%u-%u", shapes[s].size, shapes[s].flags);
+		struct kmem_cache *c =
+			kmem_cache_create(name, shapes[s].size, 0, shapes[s].flags, NULL);
+
+		cr_assert_not_null(c, "%s", name);
+		for (int i = 0; i < NR_OBJS; i++) {
+			objs[i] = kmem_cache_alloc(c, GFP_KERNEL);
+			cr_assert_not_null(objs[i]);
+			cr_assert_eq(slab_map_object(objs[i]), c, "%s: object %p not mapped", name,
+				     objs[i]);
+			cr_assert_null(slab_map_object((char *)objs[i] + 8),
+				       "%s: %p + 8 mapped as an object start", name, objs[i]);
+			cr_assert_null(slab_map_object((char *)objs[i] - 8),
+				       "%s: %p - 8 mapped as an object start", name, objs[i]);
+			cr_assert_geq(ksize(objs[i]), shapes[s].size, "%s: ksize through the map",
+				      name);
+		}
+		unsigned long pfn = __page_to_pfn(__virt_to_page(objs[0]));
+
+		for (int i = 0; i < NR_OBJS; i++)
+			kfree(objs[i]); /* kfree takes any slab object, as the kernel's does */
+		cr_assert_eq(kmem_error_count(), 0, "%s", name);
+		kmem_cache_destroy(c);
+		cr_assert_eq(kmem_memory.slab_map[pfn], 0, "%s: the map kept a destroyed slab",
+			     name);
+	}
+}

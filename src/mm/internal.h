@@ -227,6 +227,7 @@ typedef struct pglist_data {
 struct kmem_memory {
 	char *base; /* pfn 0 */
 	struct page *mem_map; /* descriptor of every pfn */
+	uint64_t *slab_map; /* kfree's 8-byte view of every pfn (slab.h, slab_map_set()) */
 	unsigned char *pageblock_flags; /* migratetype of each pageblock */
 	unsigned long max_pfn;
 	unsigned long span_bytes; /* max_pfn << PAGE_SHIFT: kmem_addr_valid()'s bound */

@@ -160,6 +160,14 @@ static int config_check(struct kmem_config *c)
 }
 
 /* Cut the caller's buffer into per-CPU units, descriptors and the arena. */
+/* The descriptors, kfree's slab map and the pageblock flags of @pages pages. */
+static size_t meta_bytes(unsigned long pages)
+{
+	return ALIGN(pages * (sizeof(struct page) + sizeof(uint64_t)) + pages / pageblock_nr_pages +
+			     1,
+		     PAGE_SIZE);
+}
+
 static int layout_external(const struct kmem_config *c, char **units, char **meta,
 			   unsigned long *nr_pages)
 {
@@ -174,11 +182,10 @@ static int layout_external(const struct kmem_config *c, char **units, char **met
 	}
 	*units = p;
 	p += units_size;
-	/* Each page costs PAGE_SIZE, its descriptor, and 1/512 of a pageblock byte. */
+	/* Each page costs PAGE_SIZE, its descriptor, its slab map word and 1/512 of a pageblock byte. */
 	size_t avail = end - p;
-	unsigned long pages = avail / (PAGE_SIZE + sizeof(struct page) + 1);
-	size_t meta_size =
-		ALIGN(pages * sizeof(struct page) + pages / pageblock_nr_pages + 1, PAGE_SIZE);
+	unsigned long pages = avail / (PAGE_SIZE + sizeof(struct page) + sizeof(uint64_t) + 1);
+	size_t meta_size = meta_bytes(pages);
 
 	*meta = p;
 	if (meta_size >= avail)
@@ -187,11 +194,6 @@ static int layout_external(const struct kmem_config *c, char **units, char **met
 		pages = min(pages, (unsigned long)((avail - meta_size) / PAGE_SIZE));
 	*nr_pages = pages;
 	return 0;
-}
-
-static size_t meta_bytes(unsigned long pages)
-{
-	return ALIGN(pages * sizeof(struct page) + pages / pageblock_nr_pages + 1, PAGE_SIZE);
 }
 
 static int layout_reserve(const struct kmem_config *c, char **units, char **meta,
@@ -420,7 +422,9 @@ static int __kmem_init(const struct kmem_config *cfg)
 		goto fail;
 	kmem_memory.external = c.mem != NULL;
 	kmem_memory.mem_map = (struct page *)meta;
-	kmem_memory.pageblock_flags = (unsigned char *)meta + nr_pages * sizeof(struct page);
+	kmem_memory.slab_map = (uint64_t *)(meta + nr_pages * sizeof(struct page));
+	kmem_memory.pageblock_flags =
+		(unsigned char *)meta + nr_pages * (sizeof(struct page) + sizeof(uint64_t));
 	kmem_memory.base = c.mem ? meta + meta_bytes(nr_pages) : reservation.arena;
 	kmem_memory.reporting = !c.mem && !c.no_reporting;
 	kmem_memory.reporting_delay_ns = (uint64_t)c.reporting_delay_ms * 1000000;

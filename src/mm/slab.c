@@ -326,6 +326,7 @@ static struct page *kmem_getpages(struct kmem_cache *cachep, gfp_t flags, int no
 static void kmem_freepages(struct kmem_cache *cachep, struct page *page)
 {
 	for (unsigned long i = 0; i < (1UL << cachep->gfporder); i++) {
+		slab_map_set(__page_to_pfn(&page[i]), 0);
 		ClearPageSlab(&page[i]);
 		page[i].slab_cache = NULL;
 		page[i].slab = NULL;
@@ -417,6 +418,8 @@ int cache_grow(struct kmem_cache *cachep, gfp_t flags, int nodeid)
 		 * the slab: the first object, past a debug cache's left red zone.
 		 */
 		page[i].s_mem = (char *)slab->s_mem + cachep->obj_offset;
+		slab_map_set(__page_to_pfn(&page[i]),
+			     slab_map_word(cachep, __page_address(&page[i]), page[i].s_mem));
 	}
 	cache_init_objs(cachep, slab);
 	wakeup_reaper();

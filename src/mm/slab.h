@@ -198,6 +198,61 @@ static __always_inline bool is_obj_start(const struct kmem_cache *cache, uint64_
 	       offset * cache->reciprocal_buffer_size < cache->reciprocal_buffer_size;
 }
 
+/*
+ * kfree's view of a page, one word where struct page takes a cache line, so
+ * that the pages of a large live set share lines (eight to one) rather than
+ * each cost a miss: the low half is the page's cache as its offset from the
+ * arena base in 64-byte units, plus one (0: not a slab page, or a cache that
+ * lives outside the arena, as the boot caches do; kfree then asks struct
+ * page), the high half the page's s_mem (object 0) relative to the page's
+ * address, negative for the later pages of a multi-page slab.
+ */
+#define SLAB_MAP_CACHE_SHIFT 6
+
+static inline uint64_t slab_map_word(const struct kmem_cache *cachep, const void *page_addr,
+				     const void *s_mem)
+{
+	uintptr_t off = (uintptr_t)((const char *)cachep - kmem_memory.base);
+	int64_t delta = (const char *)s_mem - (const char *)page_addr;
+
+	if (off >= kmem_memory.span_bytes || off % (1u << SLAB_MAP_CACHE_SHIFT) ||
+	    (off >> SLAB_MAP_CACHE_SHIFT) >= UINT32_MAX || delta != (int32_t)delta)
+		return 0;
+	return ((off >> SLAB_MAP_CACHE_SHIFT) + 1) | (uint64_t)(uint32_t)delta << 32;
+}
+
+static __always_inline void slab_map_set(unsigned long pfn, uint64_t word)
+{
+	WRITE_ONCE(kmem_memory.slab_map[pfn], word);
+}
+
+/*
+ * The cache of the slab object starting at @objp, from the slab map alone:
+ * NULL for anything else (not kmem's, not a slab page, not an object start,
+ * or a page the map does not describe), which the caller sorts out slowly.
+ */
+static __always_inline struct kmem_cache *slab_map_object(const void *objp)
+{
+	uintptr_t off = (uintptr_t)((const char *)objp - kmem_memory.base);
+
+	if (unlikely(off >= kmem_memory.span_bytes))
+		return NULL;
+	uint64_t word = READ_ONCE(kmem_memory.slab_map[off >> PAGE_SHIFT]);
+	uint32_t cache = (uint32_t)word;
+
+	if (unlikely(!cache))
+		return NULL;
+	struct kmem_cache *cachep =
+		(struct kmem_cache *)(kmem_memory.base +
+				      ((uintptr_t)(cache - 1) << SLAB_MAP_CACHE_SHIFT));
+	/* Below object 0 the difference wraps to a huge offset, which fails too. */
+	uint64_t offset = (off & (PAGE_SIZE - 1)) - (uint64_t)(int64_t)(int32_t)(word >> 32);
+
+	if (unlikely(!is_obj_start(cachep, offset)))
+		return NULL;
+	return cachep;
+}
+
 static inline struct kmem_cache *virt_to_cache(const void *obj)
 {
 	return __virt_to_page(obj)->slab_cache;

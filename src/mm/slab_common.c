@@ -236,19 +236,7 @@ struct kmalloc_obj {
 /* The cache of a slab object start, or NULL: the one test kfree runs inline. */
 static __always_inline struct kmem_cache *kmalloc_slab_object(const void *objp)
 {
-	if (unlikely(!kmem_addr_valid(objp)))
-		return NULL;
-	struct page *page = __virt_to_page(objp);
-
-	if (unlikely(!PageSlab(page)))
-		return NULL;
-	struct kmem_cache *cachep = page->slab_cache;
-
-	/* page->s_mem, not slab->s_mem: one line less to load on every kfree. */
-	if (unlikely(!is_obj_start(cachep,
-				   (uint64_t)((const char *)objp - (const char *)page->s_mem))))
-		return NULL;
-	return cachep;
+	return slab_map_object(objp);
 }
 
 /* Not a slab object start: a large kmalloc's head, or a bad pointer, reported. */
@@ -267,6 +255,11 @@ static noinline bool kmalloc_lookup_slow(const void *objp, const char *who, void
 	if (PageSlab(page)) {
 		struct kmem_cache *cachep = page->slab_cache;
 
+		/* A page the slab map leaves out (a boot cache's): struct page decides. */
+		if (is_obj_start(cachep, (uint64_t)((const char *)objp - (char *)page->s_mem))) {
+			obj->cachep = cachep;
+			return true;
+		}
 		if (cachep->flags & SLAB_DEBUG_FLAGS) {
 			slab_debug_bad_pointer(cachep, objp, who, caller);
 			return false;
