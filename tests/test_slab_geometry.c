@@ -416,16 +416,35 @@ Test(slab_geometry, slab_map_matches_every_object)
 		for (int i = 0; i < NR_OBJS; i++) {
 			objs[i] = kmem_cache_alloc(c, GFP_KERNEL);
 			cr_assert_not_null(objs[i]);
-			cr_assert_eq(slab_map_object(objs[i]), c, "%s: object %p not mapped", name,
-				     objs[i]);
-			cr_assert_null(slab_map_object((char *)objs[i] + 8),
-				       "%s: %p + 8 mapped as an object start", name, objs[i]);
-			cr_assert_null(slab_map_object((char *)objs[i] - 8),
-				       "%s: %p - 8 mapped as an object start", name, objs[i]);
+			uint64_t word = slab_map_get(objs[i]);
+
+			cr_assert_eq((uint32_t)word, CPU_CACHE_OFFSET(atomic_load(&c->cpu_cache)),
+				     "%s: the map word of %p does not name the cache's arrays",
+				     name, objs[i]);
+			cr_assert(is_obj_start(c, slab_map_offset(objs[i], word)),
+				  "%s: %p is not an object start by the map", name, objs[i]);
+			cr_assert(!is_obj_start(c, slab_map_offset((char *)objs[i] + 8, word)),
+				  "%s: %p + 8 is an object start by the map", name, objs[i]);
+			cr_assert(!is_obj_start(c,
+						slab_map_offset((char *)objs[i] - 8,
+								slab_map_get((char *)objs[i] - 8))),
+				  "%s: %p - 8 is an object start by the map", name, objs[i]);
 			cr_assert_geq(ksize(objs[i]), shapes[s].size, "%s: ksize through the map",
 				      name);
 		}
 		unsigned long pfn = __page_to_pfn(__virt_to_page(objs[0]));
+		char tune[64];
+
+		/* A retune moves the arrays: the map of the live slabs follows. */
+		snprintf(tune, sizeof(tune), "%s 32 16 0", name);
+		if (!(c->flags & SLAB_DEBUG_FLAGS)) {
+			cr_assert_eq(kmem_proc_write("slabinfo", tune), 0, "%s", tune);
+			for (int i = 0; i < NR_OBJS; i++)
+				cr_assert_eq((uint32_t)slab_map_get(objs[i]),
+					     CPU_CACHE_OFFSET(atomic_load(&c->cpu_cache)),
+					     "%s: the map names the old arrays after a retune",
+					     name);
+		}
 
 		for (int i = 0; i < NR_OBJS; i++)
 			kfree(objs[i]); /* kfree takes any slab object, as the kernel's does */

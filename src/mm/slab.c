@@ -210,8 +210,13 @@ static struct array_cache *cpu_cache_prepare(struct percpu_area *area, struct km
 	uint64_t desc = atomic_load_explicit(&cachep->cpu_cache, memory_order_acquire);
 	struct array_cache *ac = (struct array_cache *)((char *)area + CPU_CACHE_OFFSET(desc));
 
-	if (unlikely(!ac->limit))
+	if (unlikely(!ac->limit)) {
 		init_arraycache(ac, CPU_CACHE_LIMIT(desc), CPU_CACHE_BATCH(desc));
+		/* What kfree_fast() checks, next to the array it pushes on. */
+		ac->cachep = cachep;
+		ac->reciprocal_buffer_size = cachep->reciprocal_buffer_size;
+		ac->objs_bytes = cachep->objs_bytes;
+	}
 	return ac;
 }
 
@@ -380,6 +385,17 @@ static void cache_init_objs(struct kmem_cache *cachep, struct slab *slab)
 	bufctl[cachep->num - 1] = BUFCTL_END;
 }
 
+/* kfree's map words for every page of @slab. */
+static void slab_map_slab(struct kmem_cache *cachep, struct slab *slab, uint32_t cpu_offset)
+{
+	struct page *page = __virt_to_page((char *)slab->s_mem - slab->colouroff);
+	unsigned long pfn = __page_to_pfn(page);
+
+	for (unsigned long i = 0; i < (1UL << cachep->gfporder); i++)
+		slab_map_set(pfn + i,
+			     slab_map_word(cpu_offset, __page_address(&page[i]), page[i].s_mem));
+}
+
 /*
  * Add a slab to the cache on @nodeid (or wherever the page allocator found
  * memory). Returns the node the slab went to, or -1. Called outside any
@@ -418,19 +434,47 @@ int cache_grow(struct kmem_cache *cachep, gfp_t flags, int nodeid)
 		 * the slab: the first object, past a debug cache's left red zone.
 		 */
 		page[i].s_mem = (char *)slab->s_mem + cachep->obj_offset;
-		slab_map_set(__page_to_pfn(&page[i]),
-			     slab_map_word(cachep, __page_address(&page[i]), page[i].s_mem));
 	}
 	cache_init_objs(cachep, slab);
 	wakeup_reaper();
 
 	spin_lock(&n->list_lock);
+	/* Under the lock slab_map_retune() takes: the words carry the arrays' offset now. */
+	slab_map_slab(cachep, slab, CPU_CACHE_OFFSET(atomic_load(&cachep->cpu_cache)));
 	list_add_tail(&slab->list, &n->slabs_free);
 	n->free_objects += cachep->num;
 	n->total_slabs++;
 	n->free_slabs++;
 	spin_unlock(&n->list_lock);
 	return node;
+}
+
+/*
+ * The arrays moved (a retune, every unit held): point the map words of every
+ * slab of the cache at the new ones. A slab on its way into the lists takes
+ * the new offset in cache_grow(), under the same lock.
+ */
+void slab_map_retune(struct kmem_cache *cachep)
+{
+	uint32_t cpu_offset = CPU_CACHE_OFFSET(atomic_load(&cachep->cpu_cache));
+	struct list_head *lists[3];
+	struct slab *slab;
+	int node;
+
+	for_each_online_node(node) {
+		struct kmem_cache_node *n = cachep->node[node];
+
+		if (!n)
+			continue;
+		lists[0] = &n->slabs_full;
+		lists[1] = &n->slabs_partial;
+		lists[2] = &n->slabs_free;
+		spin_lock(&n->list_lock);
+		for (int l = 0; l < 3; l++)
+			list_for_each_entry(slab, lists[l], list)
+				slab_map_slab(cachep, slab, cpu_offset);
+		spin_unlock(&n->list_lock);
+	}
 }
 
 static void slab_destroy(struct kmem_cache *cachep, struct slab *slab)
@@ -876,6 +920,7 @@ static void swap_cpu_cache(void *info)
 	struct drain_ctx *ctx = info;
 
 	ctx->desc = atomic_exchange(&ctx->cachep->cpu_cache, ctx->new_desc);
+	slab_map_retune(ctx->cachep);
 }
 
 static void drain_alien_caches(struct kmem_cache *cachep, struct kmem_cache_node *n,

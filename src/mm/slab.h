@@ -39,6 +39,14 @@ struct array_cache {
 	unsigned int limit;
 	unsigned int batchcount;
 	unsigned int touched;
+	/*
+	 * kfree's copy of what it checks, in the line it reads anyway (a
+	 * thread's array is set up on first use; until then objs_bytes is 0,
+	 * which fails every check and sends kfree to its slow path).
+	 */
+	unsigned int objs_bytes; /* cachep->objs_bytes */
+	uint64_t reciprocal_buffer_size; /* cachep's */
+	struct kmem_cache *cachep;
 	void *guard; /* always NULL: what ac_top() reads when the array is empty */
 	void *entry[];
 };
@@ -200,25 +208,22 @@ static __always_inline bool is_obj_start(const struct kmem_cache *cache, uint64_
 
 /*
  * kfree's view of a page, one word where struct page takes a cache line, so
- * that the pages of a large live set share lines (eight to one) rather than
- * each cost a miss: the low half is the page's cache as its offset from the
- * arena base in 64-byte units, plus one (0: not a slab page, or a cache that
- * lives outside the arena, as the boot caches do; kfree then asks struct
- * page), the high half the page's s_mem (object 0) relative to the page's
- * address, negative for the later pages of a multi-page slab.
+ * that the pages of a large live set share lines (eight to one): the low
+ * half is the percpu offset of the page's cache's arrays (0: not a slab
+ * page), the high half the page's s_mem (object 0, past a debug cache's red
+ * zone) relative to the page's address, negative for the later pages of a
+ * multi-page slab. From the word kfree goes straight to this thread's array,
+ * whose header repeats the cache and its object-start constants: three
+ * dependent loads (map, array, top entry) where the cache pointer would add
+ * two. A retune moves the arrays, so it rewrites the words of every slab of
+ * the cache while every unit is held (slab_map_retune()); kfree reads the
+ * word only inside its unit.
  */
-#define SLAB_MAP_CACHE_SHIFT 6
-
-static inline uint64_t slab_map_word(const struct kmem_cache *cachep, const void *page_addr,
-				     const void *s_mem)
+static inline uint64_t slab_map_word(uint32_t cpu_offset, const void *page_addr, const void *s_mem)
 {
-	uintptr_t off = (uintptr_t)((const char *)cachep - kmem_memory.base);
 	int64_t delta = (const char *)s_mem - (const char *)page_addr;
 
-	if (off >= kmem_memory.span_bytes || off % (1u << SLAB_MAP_CACHE_SHIFT) ||
-	    (off >> SLAB_MAP_CACHE_SHIFT) >= UINT32_MAX || delta != (int32_t)delta)
-		return 0;
-	return ((off >> SLAB_MAP_CACHE_SHIFT) + 1) | (uint64_t)(uint32_t)delta << 32;
+	return cpu_offset | (uint64_t)(uint32_t)(int32_t)delta << 32;
 }
 
 static __always_inline void slab_map_set(unsigned long pfn, uint64_t word)
@@ -226,31 +231,20 @@ static __always_inline void slab_map_set(unsigned long pfn, uint64_t word)
 	WRITE_ONCE(kmem_memory.slab_map[pfn], word);
 }
 
-/*
- * The cache of the slab object starting at @objp, from the slab map alone:
- * NULL for anything else (not kmem's, not a slab page, not an object start,
- * or a page the map does not describe), which the caller sorts out slowly.
- */
-static __always_inline struct kmem_cache *slab_map_object(const void *objp)
+static __always_inline uint64_t slab_map_get(const void *objp)
 {
 	uintptr_t off = (uintptr_t)((const char *)objp - kmem_memory.base);
 
-	if (unlikely(off >= kmem_memory.span_bytes))
-		return NULL;
-	uint64_t word = READ_ONCE(kmem_memory.slab_map[off >> PAGE_SHIFT]);
-	uint32_t cache = (uint32_t)word;
+	return off < kmem_memory.span_bytes ? READ_ONCE(kmem_memory.slab_map[off >> PAGE_SHIFT]) :
+					      0;
+}
 
-	if (unlikely(!cache))
-		return NULL;
-	struct kmem_cache *cachep =
-		(struct kmem_cache *)(kmem_memory.base +
-				      ((uintptr_t)(cache - 1) << SLAB_MAP_CACHE_SHIFT));
-	/* Below object 0 the difference wraps to a huge offset, which fails too. */
-	uint64_t offset = (off & (PAGE_SIZE - 1)) - (uint64_t)(int64_t)(int32_t)(word >> 32);
+/* @objp's offset from s_mem, given its page's map word; huge below object 0. */
+static __always_inline uint64_t slab_map_offset(const void *objp, uint64_t word)
+{
+	uintptr_t off = (uintptr_t)((const char *)objp - kmem_memory.base);
 
-	if (unlikely(!is_obj_start(cachep, offset)))
-		return NULL;
-	return cachep;
+	return (off & (PAGE_SIZE - 1)) - (uint64_t)(int64_t)(int32_t)(word >> 32);
 }
 
 static inline struct kmem_cache *virt_to_cache(const void *obj)
@@ -311,6 +305,7 @@ void *slab_alloc_zero(struct kmem_cache *cachep, gfp_t flags);
 void *slab_alloc_slow(struct kmem_cache *cachep, gfp_t flags);
 void *__slab_alloc_slow(struct kmem_cache *cachep, gfp_t flags);
 void slab_free_slow(struct kmem_cache *cachep, void *objp);
+void slab_map_retune(struct kmem_cache *cachep);
 
 /*
  * ____cache_alloc: an object from the thread's array, the whole fast path.
@@ -364,6 +359,37 @@ static __always_inline void __cache_free(struct kmem_cache *cachep, void *objp)
 		put_cpu_area(area);
 	}
 	slab_free_slow(cachep, objp);
+}
+
+/*
+ * kfree's whole fast path: @objp must be an object start of a slab page the
+ * map describes, and this thread's array for its cache set up and not full.
+ * Returns false, having done nothing, for everything else.
+ */
+static __always_inline bool kfree_fast(const void *objp)
+{
+	uintptr_t off = (uintptr_t)((const char *)objp - kmem_memory.base);
+	struct percpu_area *area = __this_cpu_fast;
+
+	if (unlikely(off >= kmem_memory.span_bytes))
+		return false;
+	if (likely(get_cpu_area_fast(area))) {
+		uint64_t word = READ_ONCE(kmem_memory.slab_map[off >> PAGE_SHIFT]);
+		struct array_cache *ac = (struct array_cache *)((char *)area + (uint32_t)word);
+		uint64_t offset =
+			(off & (PAGE_SIZE - 1)) - (uint64_t)(int64_t)(int32_t)(word >> 32);
+
+		if (likely((uint32_t)word && offset < ac->objs_bytes &&
+			   offset * ac->reciprocal_buffer_size < ac->reciprocal_buffer_size &&
+			   ac->avail < ac->limit && ac_top(ac) != objp)) {
+			__builtin_prefetch(objp, 1, 3);
+			ac->entry[ac->avail++] = (void *)objp;
+			put_cpu_area(area);
+			return true;
+		}
+		put_cpu_area(area);
+	}
+	return false;
 }
 
 /* slab_common.c */

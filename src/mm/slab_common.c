@@ -233,10 +233,21 @@ struct kmalloc_obj {
 	struct page *large;
 };
 
-/* The cache of a slab object start, or NULL: the one test kfree runs inline. */
+/* The cache of a slab object start, from its page descriptor; NULL for anything else. */
 static __always_inline struct kmem_cache *kmalloc_slab_object(const void *objp)
 {
-	return slab_map_object(objp);
+	if (unlikely(!kmem_addr_valid(objp)))
+		return NULL;
+	struct page *page = __virt_to_page(objp);
+
+	if (unlikely(!PageSlab(page)))
+		return NULL;
+	struct kmem_cache *cachep = page->slab_cache;
+
+	if (unlikely(!is_obj_start(cachep,
+				   (uint64_t)((const char *)objp - (const char *)page->s_mem))))
+		return NULL;
+	return cachep;
 }
 
 /* Not a slab object start: a large kmalloc's head, or a bad pointer, reported. */
@@ -255,11 +266,6 @@ static noinline bool kmalloc_lookup_slow(const void *objp, const char *who, void
 	if (PageSlab(page)) {
 		struct kmem_cache *cachep = page->slab_cache;
 
-		/* A page the slab map leaves out (a boot cache's): struct page decides. */
-		if (is_obj_start(cachep, (uint64_t)((const char *)objp - (char *)page->s_mem))) {
-			obj->cachep = cachep;
-			return true;
-		}
 		if (cachep->flags & SLAB_DEBUG_FLAGS) {
 			slab_debug_bad_pointer(cachep, objp, who, caller);
 			return false;
@@ -318,15 +324,15 @@ noinline void kfree_slow(const void *objp, void *caller)
 	__kfree(objp, caller);
 }
 
-/* A slab object start inline; NULL, large allocations and bad pointers in kfree_slow(). */
+/*
+ * A slab object into this thread's array inline (kfree_fast(): the slab map
+ * and the array, not struct page); NULL, large allocations, full arrays,
+ * drainers and bad pointers in kfree_slow().
+ */
 __export void kfree(const void *objp)
 {
-	struct kmem_cache *cachep = kmalloc_slab_object(objp);
-
-	if (likely(cachep)) {
-		__cache_free(cachep, (void *)objp);
+	if (likely(kfree_fast(objp)))
 		return;
-	}
 	kfree_slow(objp, __builtin_return_address(0));
 }
 
