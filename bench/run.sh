@@ -70,6 +70,16 @@ nanoseconds across machines.
 - Source: commit $src
 
 HDR
+	# Every "Goal (...)" line the benchmarks printed, under the heading it came from.
+	echo "## Goals at a glance"
+	echo
+	n=0
+	for b in "$@"; do
+		n=$((n + 1))
+		awk '/^##+ / { h = $0; sub(/^#+ /, "", h) } /^Goal \(/ { print "- " h ": " $0 }' \
+			"$tmp/$n.md"
+	done
+	echo
 	n=0
 	for b in "$@"; do
 		n=$((n + 1))
