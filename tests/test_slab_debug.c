@@ -17,6 +17,8 @@
 #include <unistd.h>
 
 #include "mm/poison.h"
+#include <kmem/vmalloc.h>
+
 #include "slab_test.h"
 
 #define ARENA_SIZE (64UL << 20)
@@ -439,6 +441,31 @@ Test(slab_debug, leak_at_exit_lists_objects_by_site)
 	cr_assert(printk_logged("Allocated in kmalloc_site+"), "log: %s", printk_log);
 	/* Slab descriptors kept off-slab in kmalloc caches are kmem's own, not leaks. */
 	cr_assert_not(printk_logged("in cache_grow"), "log: %s", printk_log);
+}
+
+noinline void *vmalloc_site(unsigned long size);
+noinline void *vmalloc_site(unsigned long size)
+{
+	void *p = vmalloc(size);
+
+	__asm__ volatile("" : : "r"(p) : "memory");
+	return p;
+}
+
+/* vmalloc's descriptors come from kmalloc: their owner is vmalloc's caller. */
+Test(slab_debug, vmalloc_descriptors_are_owned_by_its_caller)
+{
+	struct kmem_cache *c;
+	void *p = vmalloc_site(3 * PAGE_SIZE);
+
+	cr_assert_not_null(p);
+	printk_clear();
+	list_for_each_entry(c, &slab_caches, list)
+		slab_debug_list_leaks(c, "live");
+	cr_assert(printk_logged("Allocated in vmalloc_site+"), "log: %s", printk_log);
+	cr_assert_not(printk_logged("Allocated in get_vm_area"), "log: %s", printk_log);
+	cr_assert_not(printk_logged("Allocated in __vmalloc_node"), "log: %s", printk_log);
+	vfree(p);
 }
 
 /* ------------------------------------------------------------------ KMEM_DEBUG */

@@ -349,7 +349,7 @@ void slab_randomize_freelist(struct kmem_cache *cachep, struct slab *slab)
  * the unwinder: tail calls leave some of them off the stack, which does not
  * matter, and none of them is split into hot and cold parts.)
  */
-static const void *kmem_path[64];
+static const void *kmem_path[128];
 static unsigned int nr_kmem_path;
 static DEFINE_SPINLOCK(kmem_path_lock);
 

@@ -1039,6 +1039,22 @@ static bool mremap_dontunmap_works(void)
 	return err == 0;
 }
 
+/*
+ * vmalloc's own descriptors (vm_struct, vmap_area) come from kmalloc: with
+ * owner tracking on, their owner is vmalloc's caller, not vmalloc, so a
+ * leaked area shows up in the leak report under the code that leaked it.
+ */
+static void register_vmalloc_path(void)
+{
+	static const void *const path[] = {
+		get_vm_area,  __vmalloc_node, __vmalloc,      vmalloc, vzalloc, vmalloc_node,
+		vzalloc_node, vmap,	      remove_vm_area, vfree,   vunmap,
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(path); i++)
+		slab_debug_register_entry(path[i]);
+}
+
 int vmalloc_init(void)
 {
 	struct vmap_area *first;
@@ -1051,6 +1067,7 @@ int vmalloc_init(void)
 	atomic_store(&nr_vmalloc_pages, 0);
 	vmalloc_start = vmalloc_end = 0;
 	vmalloc_contig = kmem_memory.external || !mremap_dontunmap_works();
+	register_vmalloc_path();
 	if (!vmalloc_atfork_registered) {
 		os_atfork(vmalloc_fork_prepare, vmalloc_fork_parent, vmalloc_fork_child);
 		vmalloc_atfork_registered = true;
