@@ -43,14 +43,9 @@ static atomic_bool malloc_atfork_registered;
 
 /*
  * The size classes between kmalloc's, above 256 bytes where a power of two
- * wastes up to half. malloc_class[(size - 1) >> MALLOC_CLASS_SHIFT] is the
- * cache for a size in (256, 8192]: the smallest of kmalloc's and these that
- * holds it. Filled when the malloc layer initialises kmem (not when the
- * program called kmem_init() itself: then NULL, and kmalloc's classes serve).
- * Their objects are 64-byte aligned; memalign uses kmalloc's classes only.
+ * wastes up to half. Their objects are 64-byte aligned; memalign uses
+ * kmalloc's classes only.
  */
-#define MALLOC_CLASS_SHIFT 7
-#define MALLOC_CLASS_MIN 256
 static const struct {
 	const char *name;
 	unsigned int size;
@@ -59,7 +54,18 @@ static const struct {
 	{ "malloc-2560", 2560 }, { "malloc-3072", 3072 }, { "malloc-5k", 5120 },
 	{ "malloc-6k", 6144 },
 };
-static struct kmem_cache *malloc_class[KMALLOC_MAX_CACHE_SIZE >> MALLOC_CLASS_SHIFT];
+
+/*
+ * malloc's fast path: malloc_size_cache[(size + 15) >> 4] is the cache for
+ * any size up to KMALLOC_MAX_CACHE_SIZE, the smallest of kmalloc's (never
+ * kmalloc-8) and malloc's own that holds it; one load, then the slab's
+ * inline array pop. NULL (before kmem is up, while the table is being
+ * filled, and for kmalloc's debug caches, which want the size asked for to
+ * place the red zone) sends the size to malloc_slow() and kmalloc.
+ */
+#define MALLOC_CLASS_SHIFT 4
+static struct kmem_cache *malloc_size_cache[(KMALLOC_MAX_CACHE_SIZE >> MALLOC_CLASS_SHIFT) + 1];
+static atomic_bool malloc_classes_built;
 
 static bool in_bootstrap(const void *ptr)
 {
@@ -78,23 +84,31 @@ static void *bootstrap_alloc(size_t size)
 	return bootstrap_buf + start; /* static storage: already zero */
 }
 
-static void malloc_classes_init(void)
+static struct kmem_cache *malloc_best_cache(size_t size, struct kmem_cache *const *extra)
+{
+	struct kmem_cache *best = kmalloc_slab(max(size, (size_t)MALLOC_ALIGN), 0);
+
+	for (size_t k = 0; size > 256 && k < ARRAY_SIZE(malloc_extra_classes); k++)
+		if (extra[k] && malloc_extra_classes[k].size >= size &&
+		    (!best || malloc_extra_classes[k].size < kmem_cache_size(best)))
+			best = extra[k];
+	if (best && (best->flags & SLAB_KMALLOC) && (best->flags & SLAB_DEBUG_FLAGS))
+		return NULL;
+	return best;
+}
+
+/* Once per kmem_init(): malloc's caches and the fast path's table (docs/MALLOC.md). */
+static noinline void malloc_classes_init(void)
 {
 	struct kmem_cache *extra[ARRAY_SIZE(malloc_extra_classes)];
 
+	if (atomic_exchange(&malloc_classes_built, true))
+		return;
 	for (size_t k = 0; k < ARRAY_SIZE(extra); k++)
 		extra[k] = kmem_cache_create(malloc_extra_classes[k].name,
 					     malloc_extra_classes[k].size, 64, 0, NULL);
-	for (size_t i = MALLOC_CLASS_MIN >> MALLOC_CLASS_SHIFT; i < ARRAY_SIZE(malloc_class); i++) {
-		size_t top = (i + 1) << MALLOC_CLASS_SHIFT;
-		struct kmem_cache *best = kmalloc_slab(top, 0);
-
-		for (size_t k = 0; k < ARRAY_SIZE(extra); k++)
-			if (extra[k] && malloc_extra_classes[k].size >= top &&
-			    (!best || malloc_extra_classes[k].size < kmem_cache_size(best)))
-				best = extra[k];
-		WRITE_ONCE(malloc_class[i], best);
-	}
+	for (size_t i = 0; i < ARRAY_SIZE(malloc_size_cache); i++)
+		WRITE_ONCE(malloc_size_cache[i], malloc_best_cache(i << MALLOC_CLASS_SHIFT, extra));
 }
 
 /* kmem is initialised (false: the caller is inside the initialisation, or it failed). */
@@ -112,10 +126,8 @@ static noinline bool malloc_init_slow(void)
 	 * would take huge_lock twice. After kmem's: our prepare runs first and
 	 * our child handler last.
 	 */
-	if (!ret && !atomic_exchange(&malloc_atfork_registered, true)) {
+	if (!ret && !atomic_exchange(&malloc_atfork_registered, true))
 		os_atfork(huge_fork_prepare, huge_fork_parent, huge_fork_child);
-		malloc_classes_init();
-	}
 	malloc_initialising = false;
 	return ret == 0;
 }
@@ -143,45 +155,53 @@ static void *malloc_huge(size_t size, size_t align)
 	return p;
 }
 
-/* A slab object for 0 .. KMALLOC_MAX_CACHE_SIZE bytes: malloc's class, else kmalloc's. */
-static __always_inline void *malloc_small(size_t size)
-{
-	struct kmem_cache *s = NULL;
-
-	if (size > MALLOC_CLASS_MIN)
-		s = READ_ONCE(malloc_class[(size - 1) >> MALLOC_CLASS_SHIFT]);
-	if (s)
-		return kmem_cache_alloc(s, MALLOC_GFP);
-	return kmalloc(size < MALLOC_ALIGN ? MALLOC_ALIGN : size, MALLOC_GFP);
-}
-
+/*
+ * Everything but the fast path: kmem not initialised yet (or by the program
+ * itself: malloc's classes are made here then), fault injection armed, an
+ * empty per-thread array (the refill may want kswapd started), a debug
+ * kmalloc cache, sizes above 8 KiB.
+ */
 static noinline void *malloc_slow(size_t size)
 {
+	struct kmem_cache *s = NULL;
 	void *p;
 
 	if (!malloc_ready())
 		return malloc_initialising ? bootstrap_alloc(size) : (errno = ENOMEM, NULL);
+	if (unlikely(!atomic_load_explicit(&malloc_classes_built, memory_order_relaxed)))
+		malloc_classes_init();
 	if (size > KMALLOC_MAX_SIZE)
 		return malloc_huge(size, PAGE_SIZE);
-	if (size > KMALLOC_MAX_CACHE_SIZE)
-		p = kmalloc(size, MALLOC_GFP);
+	if (size <= KMALLOC_MAX_CACHE_SIZE)
+		s = READ_ONCE(malloc_size_cache[(size + MALLOC_ALIGN - 1) >> MALLOC_CLASS_SHIFT]);
+	if (s)
+		p = kmem_cache_alloc(s, MALLOC_GFP);
 	else
-		p = malloc_small(size);
+		p = kmalloc(max(size, (size_t)MALLOC_ALIGN), MALLOC_GFP);
 	if (unlikely(!p))
 		errno = ENOMEM;
 	malloc_safe_point();
 	return p;
 }
 
+/*
+ * The fast path is kmalloc's: one table load for the cache and the thread's
+ * array pop (slab_alloc_fast, inline); no call, no frame. Fault injection
+ * turns the pop off (PCPU_SLOW) and decides in malloc_slow(); so does an
+ * empty array, whose refill may want kswapd started, which malloc_slow()
+ * does at its end.
+ */
 void *kmem_malloc(size_t size)
 {
-	if (likely(size <= KMALLOC_MAX_CACHE_SIZE &&
-		   atomic_load_explicit(&kmem_initialised, memory_order_relaxed))) {
-		void *p = malloc_small(size);
+	if (likely(size <= KMALLOC_MAX_CACHE_SIZE)) {
+		struct kmem_cache *s = READ_ONCE(
+			malloc_size_cache[(size + MALLOC_ALIGN - 1) >> MALLOC_CLASS_SHIFT]);
 
-		if (likely(p)) {
-			malloc_safe_point();
-			return p;
+		if (likely(s)) {
+			void *p = slab_alloc_fast(s);
+
+			if (likely(p))
+				return p;
 		}
 	}
 	return malloc_slow(size);
@@ -194,14 +214,21 @@ static noinline void free_outside_arena(void *ptr)
 	atomic_fetch_add_explicit(&foreign_frees, 1, memory_order_relaxed);
 }
 
+/* Not a slab object: a large kmalloc block or a bad pointer (kfree), foreign, huge, NULL. */
+static noinline void free_slow(void *ptr, void *caller)
+{
+	if (kmem_addr_valid(ptr))
+		kfree_slow(ptr, caller);
+	else if (ptr)
+		free_outside_arena(ptr);
+}
+
+/* kfree's inline fast path (the slab map word, the thread's array push), nothing more. */
 void kmem_free(void *ptr)
 {
-	if (likely(kmem_addr_valid(ptr))) {
-		kfree(ptr);
+	if (likely(kfree_fast(ptr)))
 		return;
-	}
-	if (ptr)
-		free_outside_arena(ptr);
+	free_slow(ptr, __builtin_return_address(0));
 }
 
 unsigned long kmem_foreign_frees(void)
@@ -411,10 +438,8 @@ int kmem_malloc_trim(size_t pad)
 	if (!atomic_load(&kmem_initialised))
 		return 0;
 	for (size_t size = MALLOC_ALIGN; size <= KMALLOC_MAX_CACHE_SIZE; size += MALLOC_ALIGN) {
-		struct kmem_cache *s = NULL;
+		struct kmem_cache *s = READ_ONCE(malloc_size_cache[size >> MALLOC_CLASS_SHIFT]);
 
-		if (size > MALLOC_CLASS_MIN)
-			s = READ_ONCE(malloc_class[(size - 1) >> MALLOC_CLASS_SHIFT]);
 		if (!s)
 			s = kmalloc_slab(size, 0);
 		if (s && s != last)

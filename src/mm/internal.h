@@ -425,7 +425,12 @@ void kswapd_reset(void);
 void vmscan_fork_child(void);
 /* The malloc replacement: thread starts wait for kswapd_run_deferred() at a safe point. */
 void kswapd_defer_start(void);
-bool kswapd_start_pending(void);
+extern atomic_bool kswapd_start_wanted;
+/* Inline: the malloc fast path asks after every allocation. */
+static inline bool kswapd_start_pending(void)
+{
+	return atomic_load_explicit(&kswapd_start_wanted, memory_order_relaxed);
+}
 void kswapd_run_deferred(void);
 
 #endif /* KMEM_MM_INTERNAL_H */
