@@ -5,7 +5,7 @@
  * Sizes: up to 8 KiB a slab cache: kmalloc's (kmalloc-16 .. kmalloc-8k;
  * never kmalloc-8, whose objects are only 8-byte aligned), and above 256
  * bytes also the malloc-* caches between kmalloc's powers of two (malloc-384
- * .. malloc-6k), so that a 4200-byte sqlite page takes 5 KiB, not 8; up to
+ * .. malloc-6528), so that a 4368-byte sqlite page takes 4.6 KiB, not 8; up to
  * KMALLOC_MAX_SIZE
  * (4 MiB) a compound block from the buddy allocator (kmalloc's large path);
  * above that a mapping of its own (huge.c). Every kmalloc object of 16 bytes
@@ -43,16 +43,25 @@ static atomic_bool malloc_atfork_registered;
 
 /*
  * The size classes between kmalloc's, above 256 bytes where a power of two
- * wastes up to half. Their objects are 64-byte aligned; memalign uses
- * kmalloc's classes only.
+ * wastes up to half. Each is the largest multiple of 64 that fits as many
+ * objects in the slab SLAB chooses for it (calculate_slab_order: the
+ * smallest order that wastes at most an eighth) as it holds: 4672 bytes, 7
+ * in an order-3 slab, holds sqlite's 4368-byte page buffers for 4681 bytes
+ * each, where the 5120-byte class these replaced took 5461 (3 in order 2).
+ * Their objects are 64-byte aligned; memalign uses kmalloc's classes only.
  */
 static const struct {
 	const char *name;
 	unsigned int size;
 } malloc_extra_classes[] = {
-	{ "malloc-384", 384 },	 { "malloc-768", 768 },	  { "malloc-1536", 1536 },
-	{ "malloc-2560", 2560 }, { "malloc-3072", 3072 }, { "malloc-5k", 5120 },
-	{ "malloc-6k", 6144 },
+	{ "malloc-384", 384 }, /* 10 per page */
+	{ "malloc-768", 768 }, /* 5 per page */
+	{ "malloc-1600", 1600 }, /* 5 in 2 pages */
+	{ "malloc-2688", 2688 }, /* 3 in 2 pages */
+	{ "malloc-3264", 3264 }, /* 5 in 4 pages */
+	{ "malloc-4672", 4672 }, /* 7 in 8 pages */
+	{ "malloc-5440", 5440 }, /* 3 in 4 pages */
+	{ "malloc-6528", 6528 }, /* 5 in 8 pages */
 };
 
 /*
@@ -285,6 +294,26 @@ static void *realloc_move(void *ptr, size_t keep, size_t size)
 	return p;
 }
 
+/*
+ * A block that grows past MALLOC_REALLOC_MAP_MIN moves into a mapping of its
+ * own (huge.c), as glibc's mmapped chunks do: from then on it grows with
+ * mremap, which moves no bytes, and each step no longer leaves the old
+ * buddy block behind, freed but resident (a chain of doublings touched
+ * twice its final size: sqlite's sorter, vectors).
+ */
+#define MALLOC_REALLOC_MAP_MIN (256UL << 10)
+
+static void *realloc_to_map(void *ptr, size_t old, size_t size)
+{
+	void *p = huge_alloc(size, PAGE_SIZE);
+
+	if (!p)
+		return realloc_move(ptr, old, size);
+	memcpy(p, ptr, old);
+	kmem_free(ptr);
+	return p;
+}
+
 void *kmem_realloc(void *ptr, size_t size)
 {
 	size_t old;
@@ -304,12 +333,14 @@ void *kmem_realloc(void *ptr, size_t size)
 		/* In place unless it grows, or shrinks to less than half of what it holds. */
 		if (size <= old && (size >= old / 2 || old <= MALLOC_ALIGN))
 			return ptr;
+		if (size > old && size >= MALLOC_REALLOC_MAP_MIN)
+			return realloc_to_map(ptr, old, size);
 		return realloc_move(ptr, old, size);
 	}
 	old = in_bootstrap(ptr) ? 0 : huge_size(ptr);
 	if (!old) /* bootstrap or foreign: keep what can be read */
 		return realloc_move(ptr, foreign_readable(ptr, size), size);
-	if (size > KMALLOC_MAX_SIZE) {
+	if (size >= MALLOC_REALLOC_MAP_MIN) {
 		void *p = huge_realloc(ptr, size);
 
 		if (!p)
