@@ -113,6 +113,34 @@ Test(malloc, sizes_between_powers_of_two_use_the_malloc_classes)
 	kmem_free(p);
 }
 
+/*
+ * kmem_exit() destroys the caches malloc's table points at: the table is
+ * forgotten with them, and the next allocation (or kmem_init) brings kmem
+ * and malloc's classes up again.
+ */
+Test(malloc, kmem_exit_then_malloc_starts_again)
+{
+	struct kmem_config cfg = { .mem_size = 64 * MiB };
+	struct slabinfo_line line;
+	void *p = kmem_malloc(4368);
+
+	kmem_free(p);
+	kmem_exit();
+	cr_assert(!atomic_load(&kmem_initialised));
+	p = kmem_malloc(4368);
+	check_block(p, 4368, MALLOC_ALIGN);
+	cr_assert_eq(kmem_malloc_usable_size(p), 4672);
+	cr_assert(slabinfo_find(NULL, "malloc-4672", &line), "no malloc-4672 after kmem_exit");
+	cr_assert_geq(line.active_objs, 1);
+	kmem_free(p);
+	kmem_exit();
+	cr_assert_eq(kmem_init(&cfg), 0);
+	p = kmem_malloc(300);
+	check_block(p, 300, MALLOC_ALIGN);
+	cr_assert_eq(kmem_malloc_usable_size(p), 384);
+	kmem_free(p);
+}
+
 Test(malloc, zero_size_gives_distinct_pointers)
 {
 	void *a = kmem_malloc(0), *b = kmem_malloc(0);

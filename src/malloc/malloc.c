@@ -106,6 +106,16 @@ static struct kmem_cache *malloc_best_cache(size_t size, struct kmem_cache *cons
 	return best;
 }
 
+/* kmem_exit(): its caches are about to go; the next kmem_init() makes them again. */
+static void malloc_classes_forget(void)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(malloc_size_cache); i++)
+		WRITE_ONCE(malloc_size_cache[i], NULL);
+	atomic_store(&malloc_classes_built, false);
+}
+
+static void malloc_debug_register(void);
+
 /* Once per kmem_init(): malloc's caches and the fast path's table (docs/MALLOC.md). */
 static noinline void malloc_classes_init(void)
 {
@@ -113,11 +123,15 @@ static noinline void malloc_classes_init(void)
 
 	if (atomic_exchange(&malloc_classes_built, true))
 		return;
+	kmem_exit_notify = malloc_classes_forget;
+	malloc_debug_register();
+	slab_track_internal = true;
 	for (size_t k = 0; k < ARRAY_SIZE(extra); k++)
 		extra[k] = kmem_cache_create(malloc_extra_classes[k].name,
 					     malloc_extra_classes[k].size, 64, 0, NULL);
 	for (size_t i = 0; i < ARRAY_SIZE(malloc_size_cache); i++)
 		WRITE_ONCE(malloc_size_cache[i], malloc_best_cache(i << MALLOC_CLASS_SHIFT, extra));
+	slab_track_internal = false;
 }
 
 /* kmem is initialised (false: the caller is inside the initialisation, or it failed). */
@@ -128,6 +142,7 @@ static noinline bool malloc_init_slow(void)
 	if (malloc_initialising)
 		return false;
 	malloc_initialising = true;
+	slab_track_internal = true;
 	kswapd_defer_start();
 	ret = kmem_auto_init();
 	/*
@@ -137,6 +152,7 @@ static noinline bool malloc_init_slow(void)
 	 */
 	if (!ret && !atomic_exchange(&malloc_atfork_registered, true))
 		os_atfork(huge_fork_prepare, huge_fork_parent, huge_fork_child);
+	slab_track_internal = false;
 	malloc_initialising = false;
 	return ret == 0;
 }
@@ -148,11 +164,17 @@ static __always_inline bool malloc_ready(void)
 	return malloc_init_slow();
 }
 
-/* The end of an allocation: no lock held, so a pending thread start can be made. */
+/*
+ * The end of an allocation: no lock held, so a pending thread start can be
+ * made. What starting it allocates (the thread's TLS) is kmem's, not a leak.
+ */
 static __always_inline void malloc_safe_point(void)
 {
-	if (unlikely(kswapd_start_pending()))
+	if (unlikely(kswapd_start_pending())) {
+		slab_track_internal = true;
 		kswapd_run_deferred();
+		slab_track_internal = false;
+	}
 }
 
 static void *malloc_huge(size_t size, size_t align)
@@ -505,4 +527,21 @@ struct mallinfo2 kmem_mallinfo2(void)
 	mi.uordblks = mi.arena + mi.hblkhd;
 	mi.fordblks = resident_free << PAGE_SHIFT;
 	return mi;
+}
+
+/*
+ * The functions an allocation passes through here: slab debugging's owner
+ * tracking skips them, so a leak report names the program's call of malloc.
+ */
+static void malloc_debug_register(void)
+{
+	static const void *const path[] = {
+		kmem_malloc,	malloc_slow,	     kmem_calloc,	 kmem_realloc,
+		realloc_move,	realloc_to_map,	     kmem_reallocarray,	 kmem_memalign,
+		malloc_aligned, kmem_posix_memalign, kmem_aligned_alloc, kmem_valloc,
+		kmem_pvalloc,	kmem_free,	     free_slow,
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(path); i++)
+		slab_debug_register_entry(path[i]);
 }

@@ -266,6 +266,14 @@ static inline struct zone *next_zone(struct zone *zone)
 		if (populated_zone(zone))
 
 int kmem_auto_init(void);
+/*
+ * The malloc layer's ties to kmem's lifetime (src/malloc/). kmem_exit()
+ * refuses while kmem_exit_blocker names a reason (the preload: the whole
+ * process's memory is kmem's), and otherwise first calls kmem_exit_notify,
+ * so that the layer forgets the caches it made before they go.
+ */
+extern const char *kmem_exit_blocker;
+extern void (*kmem_exit_notify)(void);
 /* "256M", "4G", "64KiB": 0 and the bytes in *out, or -EINVAL. */
 int kmem_parse_size(const char *s, size_t *out);
 

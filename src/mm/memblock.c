@@ -514,6 +514,9 @@ static void report_leaks(unsigned long slab_pages)
 			leaked << (PAGE_SHIFT - 10));
 }
 
+const char *kmem_exit_blocker;
+void (*kmem_exit_notify)(void);
+
 __export void kmem_exit(void)
 {
 	spin_lock(&init_lock);
@@ -521,6 +524,13 @@ __export void kmem_exit(void)
 		spin_unlock(&init_lock);
 		return;
 	}
+	if (kmem_exit_blocker) {
+		spin_unlock(&init_lock);
+		pr_warn("kmem_exit: refused: %s; kmem stays up\n", kmem_exit_blocker);
+		return;
+	}
+	if (kmem_exit_notify)
+		kmem_exit_notify();
 	fault_inject_exit(); /* first: the teardown must not fail */
 	kswapd_stop();
 	vmalloc_exit();

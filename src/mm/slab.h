@@ -270,6 +270,7 @@ extern struct kmem_cache *kmem_cache; /* the cache of struct kmem_cache */
 /* slab.c */
 int kmem_cache_init(void);
 unsigned long kmem_cache_exit(void);
+void kmem_cache_list_leaks(const char *when);
 void wakeup_reaper(void);
 struct kmem_cache *__kmem_cache_create(const char *name, unsigned int size, unsigned int align,
 				       slab_flags_t flags, void (*ctor)(void *));
@@ -299,6 +300,12 @@ void slab_debug_mark_internal(struct kmem_cache *cachep, void *objp);
 void slab_debug_list_leaks(struct kmem_cache *cachep, const char *when);
 void slab_debug_register_entry(const void *fn);
 void slab_double_free(struct kmem_cache *cachep, void *objp, void *caller);
+/*
+ * Nonzero while the calling thread allocates for kmem itself from above the
+ * slab layer (the malloc layer initialising kmem, starting kswapd): owner
+ * tracking marks those objects internal, and leak reports leave them out.
+ */
+extern __thread bool slab_track_internal __attribute__((tls_model("initial-exec")));
 
 /* The slow paths behind the inline fast paths below (slab.c). */
 void *slab_alloc_zero(struct kmem_cache *cachep, gfp_t flags);
