@@ -182,6 +182,7 @@ struct zone {
 
 	/* Page reporting (page_reporting.c) */
 	unsigned long report_high, report_low; /* unreported high-order free pages */
+	unsigned long low_freed; /* pages freed below pageblock order since the last pass */
 	atomic_bool report_pending;
 } __cacheline_aligned;
 
@@ -388,6 +389,7 @@ extern const char *const zone_names[MAX_NR_ZONES];
 /* page_reporting.c */
 void page_reporting_init_zone(struct zone *zone);
 void page_reporting_notify_free(struct zone *zone, unsigned int order);
+void page_reporting_notify_low(struct zone *zone, struct page *page, unsigned int order);
 unsigned long page_reporting_process(bool force);
 unsigned long zone_reported_pages(const struct zone *zone);
 void page_reporting_kick(void);
