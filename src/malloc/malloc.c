@@ -5,10 +5,10 @@
  * Sizes: up to 8 KiB a slab cache: kmalloc's (kmalloc-16 .. kmalloc-8k;
  * never kmalloc-8, whose objects are only 8-byte aligned), and above 256
  * bytes also the malloc-* caches between kmalloc's powers of two (malloc-384
- * .. malloc-6528), so that a 4368-byte sqlite page takes 4.6 KiB, not 8; up to
- * KMALLOC_MAX_SIZE
- * (4 MiB) a compound block from the buddy allocator (kmalloc's large path);
- * above that a mapping of its own (huge.c). Every kmalloc object of 16 bytes
+ * .. malloc-6528), so that a 4368-byte sqlite page takes 4.6 KiB, not 8; up
+ * to KMALLOC_MAX_SIZE (4 MiB) a compound block from the buddy allocator
+ * (kmalloc's large path); above that, or when realloc grows a block past
+ * 256 KiB, a mapping of its own (huge.c). Every kmalloc object of 16 bytes
  * or more is 16-byte aligned, and blocks are naturally aligned, which also
  * gives memalign its alignments without padding: a power-of-two size of at
  * least the alignment lands on an aligned object.
