@@ -70,8 +70,10 @@ static const char *const wl_titles[NR_WORKLOADS] = {
 static struct peer allocs[] = {
 	{ "kmem kmem_cache_alloc + kmem_cache_free", "kmem_cache", NULL, NULL, true, true },
 	{ "kmem kmalloc + kfree", "kmalloc", NULL, NULL, true, true },
+	{ "kmem malloc replacement (libkmem-malloc.so)", "kmem-malloc", NULL, NULL, true, false },
 	MALLOC_PEERS,
 };
+#define ALLOC_KMEM_MALLOC 2
 #define NR_ALLOCS (int)(sizeof(allocs) / sizeof(allocs[0]))
 
 /* ------------------------------------------------------------- child side */
@@ -379,6 +381,7 @@ int main(int argc, char **argv)
 	double run_ms = quick ? 40 : 250;
 	int nr_present = 0;
 
+	allocs[ALLOC_KMEM_MALLOC].lib = kmem_malloc_lib();
 	nr_present = detect_peers(allocs, NR_ALLOCS);
 	fprintf(stderr, "bench_slab: %s run: %d allocators, %d alternating runs of ~%.0f ms each\n",
 		quick ? "quick" : "full", nr_present, nr_runs, run_ms);
@@ -419,7 +422,8 @@ int main(int argc, char **argv)
 	       nr_runs, run_ms);
 	printf("Goals: kmem_cache_alloc/free ahead of every peer (vs best peer < 1.00) on (a) "
 	       "and (b); kmalloc ahead on small fixed sizes (a) and within 10%% of the fastest "
-	       "peer (vs best peer <= 1.10) on (c) and (d).\n\n");
+	       "peer (vs best peer <= 1.10) on (c) and (d); the malloc replacement within 10%% "
+	       "of the fastest peer everywhere.\n\n");
 	for (int k = 0; k < NR_ALLOCS; k++)
 		if (!allocs[k].present)
 			printf("- %s: skipped, %s not installed\n\n", allocs[k].tag, allocs[k].lib);
@@ -446,14 +450,16 @@ int main(int argc, char **argv)
 		}
 		bool loose = w == W_MIXED || w == W_REALLOC;
 
-		for (int gk = 0; gk < 2 && w != W_MIXED_POW2; gk++) {
+		for (int gk = 0; gk <= ALLOC_KMEM_MALLOC && w != W_MIXED_POW2; gk++) {
 			if (!used(gk, (enum workload)w) || (gk == 1 && w == W_PRODCONS))
 				continue;
 			double v = med[w][gk] / best_peer;
-			bool met = loose ? v <= 1.10 : v < 1.0;
+			/* malloc through the preload: within 10% of the fastest peer everywhere */
+			bool met = loose || gk == ALLOC_KMEM_MALLOC ? v <= 1.10 : v < 1.0;
 
 			printf("\nGoal (%s vs best peer %s): %.2f, **%s**.\n", allocs[gk].tag,
-			       loose ? "<= 1.10" : "< 1.00", v, met ? "met" : "not met");
+			       loose || gk == ALLOC_KMEM_MALLOC ? "<= 1.10" : "< 1.00", v,
+			       met ? "met" : "not met");
 		}
 		printf("\n");
 	}

@@ -91,14 +91,15 @@ Test(malloc, every_size_is_16_byte_aligned_and_usable)
 /* Between kmalloc's powers of two, the malloc-* caches: a 4200-byte block takes 5 KiB. */
 Test(malloc, sizes_between_powers_of_two_use_the_malloc_classes)
 {
-	void *p = kmem_malloc(4200);
+	void *p = kmem_malloc(4368); /* sqlite's page buffer */
 	struct slabinfo_line line;
 
-	check_block(p, 4200, MALLOC_ALIGN);
-	cr_assert_eq(kmem_malloc_usable_size(p), 5120, "4200 bytes took %zu",
+	check_block(p, 4368, MALLOC_ALIGN);
+	cr_assert_eq(kmem_malloc_usable_size(p), 4672, "4368 bytes took %zu",
 		     kmem_malloc_usable_size(p));
-	cr_assert(slabinfo_find(NULL, "malloc-5k", &line), "no malloc-5k cache in slabinfo");
+	cr_assert(slabinfo_find(NULL, "malloc-4672", &line), "no malloc-4672 cache in slabinfo");
 	cr_assert_geq(line.active_objs, 1);
+	cr_assert_eq(line.objperslab, 7, "malloc-4672: %u objects per slab", line.objperslab);
 	void *q = kmem_malloc(300);
 
 	cr_assert_eq(kmem_malloc_usable_size(q), 384);
@@ -109,6 +110,34 @@ Test(malloc, sizes_between_powers_of_two_use_the_malloc_classes)
 	cr_assert_eq(kmem_malloc_usable_size(a), 512);
 	kmem_free(a);
 	kmem_free(q);
+	kmem_free(p);
+}
+
+/*
+ * kmem_exit() destroys the caches malloc's table points at: the table is
+ * forgotten with them, and the next allocation (or kmem_init) brings kmem
+ * and malloc's classes up again.
+ */
+Test(malloc, kmem_exit_then_malloc_starts_again)
+{
+	struct kmem_config cfg = { .mem_size = 64 * MiB };
+	struct slabinfo_line line;
+	void *p = kmem_malloc(4368);
+
+	kmem_free(p);
+	kmem_exit();
+	cr_assert(!atomic_load(&kmem_initialised));
+	p = kmem_malloc(4368);
+	check_block(p, 4368, MALLOC_ALIGN);
+	cr_assert_eq(kmem_malloc_usable_size(p), 4672);
+	cr_assert(slabinfo_find(NULL, "malloc-4672", &line), "no malloc-4672 after kmem_exit");
+	cr_assert_geq(line.active_objs, 1);
+	kmem_free(p);
+	kmem_exit();
+	cr_assert_eq(kmem_init(&cfg), 0);
+	p = kmem_malloc(300);
+	check_block(p, 300, MALLOC_ALIGN);
+	cr_assert_eq(kmem_malloc_usable_size(p), 384);
 	kmem_free(p);
 }
 
@@ -286,6 +315,35 @@ Test(malloc, realloc_grows_and_shrinks_across_classes_keeping_contents)
 		cr_assert_geq(kmem_malloc_usable_size(p), next);
 		size = next;
 	}
+	kmem_free(p);
+}
+
+/*
+ * A block that grows past 256 KiB moves into a mapping of its own and grows
+ * with mremap (no freed buddy blocks left behind); below 256 KiB it moves
+ * back to kmalloc.
+ */
+Test(malloc, realloc_growing_past_256k_moves_to_a_mapping)
+{
+	struct mallinfo2 before = kmem_mallinfo2();
+	void *p = kmem_malloc(128 * KiB);
+
+	pattern_fill(p, 128 * KiB, 5);
+	cr_assert_eq(kmem_mallinfo2().hblks, before.hblks, "128 KiB is not a buddy block");
+	p = kmem_realloc(p, 300 * KiB);
+	cr_assert_not_null(p);
+	cr_assert(pattern_ok(p, 128 * KiB, 5), "the move to a mapping lost the contents");
+	cr_assert_eq(kmem_mallinfo2().hblks, before.hblks + 1, "300 KiB by realloc: no mapping");
+	pattern_fill(p, 300 * KiB, 6);
+	p = kmem_realloc(p, 3 * MiB);
+	cr_assert_not_null(p);
+	cr_assert(pattern_ok(p, 300 * KiB, 6));
+	cr_assert_eq(kmem_mallinfo2().hblks, before.hblks + 1, "mremap'd, not a new mapping");
+	cr_assert_geq(kmem_malloc_usable_size(p), 3 * MiB);
+	p = kmem_realloc(p, 100 * KiB);
+	cr_assert_not_null(p);
+	cr_assert(pattern_ok(p, 100 * KiB, 6));
+	cr_assert_eq(kmem_mallinfo2().hblks, before.hblks, "100 KiB still in a mapping");
 	kmem_free(p);
 }
 

@@ -413,6 +413,42 @@ Test(reporting, background_thread_reports_aged_blocks)
 }
 
 /*
+ * Blocks below pageblock order go back too, once aged and when there are
+ * more than 16 MiB of them: 48 MiB of 256 KiB blocks with one in eight kept
+ * (so no 2 MiB block can form) gives back the 42 MiB freed around the pins.
+ */
+Test(reporting, background_thread_reports_aged_low_order_blocks)
+{
+	static struct blocks b, freed, pinned;
+
+	cr_assert_eq(kmem_init(&(struct kmem_config){ .mem_size = 256 * MiB,
+						      .reporting_delay_ms = 100 }),
+		     0);
+	alloc_blocks(&b, 48 * MiB, GFP_KERNEL, 6);
+	touch_blocks(&b, 7);
+	for (int i = 0; i < b.nr; i++) {
+		struct blocks *to = i % 8 ? &freed : &pinned;
+
+		to->page[to->nr] = b.page[i];
+		to->order[to->nr++] = b.order[i];
+	}
+	unsigned long reported0 = vmstat("pgreported"), reported = 0;
+	unsigned long want = blocks_bytes(&freed) >> PAGE_SHIFT;
+
+	free_blocks(&freed);
+	for (int ms = 0; ms < 5000 && reported < want; ms += 20) {
+		sleep_ms(20);
+		reported = vmstat("pgreported") - reported0;
+	}
+	cr_assert_geq(reported, want, "after 5 s %lu of %lu pages reported", reported, want);
+	cr_assert_eq(intact_pages(&freed, 7), 0, "freed low-order blocks still resident");
+	cr_assert_eq(intact_pages(&pinned, 7), blocks_bytes(&pinned) >> PAGE_SHIFT,
+		     "a block in use was discarded");
+	free_blocks(&pinned);
+	kmem_exit();
+}
+
+/*
  * Hysteresis: 32 MiB allocated, freed and allocated again within a few ms is
  * not all given back; the same blocks come back (resident ones first), and
  * pgreported stays below what a full release would count.

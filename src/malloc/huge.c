@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * Huge allocations: sizes above what kmalloc serves (KMALLOC_MAX_SIZE, 4 MiB)
- * and alignments above it. Each is a private anonymous mapping of its own,
+ * and alignments above it, and blocks that realloc grew past 256 KiB. Each is a private anonymous mapping of its own,
  * given back with munmap at free and resized with mremap at realloc. Fresh
  * mappings read zero, so calloc of a gigabyte touches nothing.
  *

@@ -5,10 +5,10 @@
  * Sizes: up to 8 KiB a slab cache: kmalloc's (kmalloc-16 .. kmalloc-8k;
  * never kmalloc-8, whose objects are only 8-byte aligned), and above 256
  * bytes also the malloc-* caches between kmalloc's powers of two (malloc-384
- * .. malloc-6k), so that a 4200-byte sqlite page takes 5 KiB, not 8; up to
- * KMALLOC_MAX_SIZE
- * (4 MiB) a compound block from the buddy allocator (kmalloc's large path);
- * above that a mapping of its own (huge.c). Every kmalloc object of 16 bytes
+ * .. malloc-6528), so that a 4368-byte sqlite page takes 4.6 KiB, not 8; up
+ * to KMALLOC_MAX_SIZE (4 MiB) a compound block from the buddy allocator
+ * (kmalloc's large path); above that, or when realloc grows a block past
+ * 256 KiB, a mapping of its own (huge.c). Every kmalloc object of 16 bytes
  * or more is 16-byte aligned, and blocks are naturally aligned, which also
  * gives memalign its alignments without padding: a power-of-two size of at
  * least the alignment lands on an aligned object.
@@ -43,23 +43,38 @@ static atomic_bool malloc_atfork_registered;
 
 /*
  * The size classes between kmalloc's, above 256 bytes where a power of two
- * wastes up to half. malloc_class[(size - 1) >> MALLOC_CLASS_SHIFT] is the
- * cache for a size in (256, 8192]: the smallest of kmalloc's and these that
- * holds it. Filled when the malloc layer initialises kmem (not when the
- * program called kmem_init() itself: then NULL, and kmalloc's classes serve).
+ * wastes up to half. Each is the largest multiple of 64 that fits as many
+ * objects in the slab SLAB chooses for it (calculate_slab_order: the
+ * smallest order that wastes at most an eighth) as it holds: 4672 bytes, 7
+ * in an order-3 slab, holds sqlite's 4368-byte page buffers for 4681 bytes
+ * each, where the 5120-byte class these replaced took 5461 (3 in order 2).
  * Their objects are 64-byte aligned; memalign uses kmalloc's classes only.
  */
-#define MALLOC_CLASS_SHIFT 7
-#define MALLOC_CLASS_MIN 256
 static const struct {
 	const char *name;
 	unsigned int size;
 } malloc_extra_classes[] = {
-	{ "malloc-384", 384 },	 { "malloc-768", 768 },	  { "malloc-1536", 1536 },
-	{ "malloc-2560", 2560 }, { "malloc-3072", 3072 }, { "malloc-5k", 5120 },
-	{ "malloc-6k", 6144 },
+	{ "malloc-384", 384 }, /* 10 per page */
+	{ "malloc-768", 768 }, /* 5 per page */
+	{ "malloc-1600", 1600 }, /* 5 in 2 pages */
+	{ "malloc-2688", 2688 }, /* 3 in 2 pages */
+	{ "malloc-3264", 3264 }, /* 5 in 4 pages */
+	{ "malloc-4672", 4672 }, /* 7 in 8 pages */
+	{ "malloc-5440", 5440 }, /* 3 in 4 pages */
+	{ "malloc-6528", 6528 }, /* 5 in 8 pages */
 };
-static struct kmem_cache *malloc_class[KMALLOC_MAX_CACHE_SIZE >> MALLOC_CLASS_SHIFT];
+
+/*
+ * malloc's fast path: malloc_size_cache[(size + 15) >> 4] is the cache for
+ * any size up to KMALLOC_MAX_CACHE_SIZE, the smallest of kmalloc's (never
+ * kmalloc-8) and malloc's own that holds it; one load, then the slab's
+ * inline array pop. NULL (before kmem is up, while the table is being
+ * filled, and for kmalloc's debug caches, which want the size asked for to
+ * place the red zone) sends the size to malloc_slow() and kmalloc.
+ */
+#define MALLOC_CLASS_SHIFT 4
+static struct kmem_cache *malloc_size_cache[(KMALLOC_MAX_CACHE_SIZE >> MALLOC_CLASS_SHIFT) + 1];
+static atomic_bool malloc_classes_built;
 
 static bool in_bootstrap(const void *ptr)
 {
@@ -78,23 +93,45 @@ static void *bootstrap_alloc(size_t size)
 	return bootstrap_buf + start; /* static storage: already zero */
 }
 
-static void malloc_classes_init(void)
+static struct kmem_cache *malloc_best_cache(size_t size, struct kmem_cache *const *extra)
+{
+	struct kmem_cache *best = kmalloc_slab(max(size, (size_t)MALLOC_ALIGN), 0);
+
+	for (size_t k = 0; size > 256 && k < ARRAY_SIZE(malloc_extra_classes); k++)
+		if (extra[k] && malloc_extra_classes[k].size >= size &&
+		    (!best || malloc_extra_classes[k].size < kmem_cache_size(best)))
+			best = extra[k];
+	if (best && (best->flags & SLAB_KMALLOC) && (best->flags & SLAB_DEBUG_FLAGS))
+		return NULL;
+	return best;
+}
+
+/* kmem_exit(): its caches are about to go; the next kmem_init() makes them again. */
+static void malloc_classes_forget(void)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(malloc_size_cache); i++)
+		WRITE_ONCE(malloc_size_cache[i], NULL);
+	atomic_store(&malloc_classes_built, false);
+}
+
+static void malloc_debug_register(void);
+
+/* Once per kmem_init(): malloc's caches and the fast path's table (docs/MALLOC.md). */
+static noinline void malloc_classes_init(void)
 {
 	struct kmem_cache *extra[ARRAY_SIZE(malloc_extra_classes)];
 
+	if (atomic_exchange(&malloc_classes_built, true))
+		return;
+	kmem_exit_notify = malloc_classes_forget;
+	malloc_debug_register();
+	slab_track_internal = true;
 	for (size_t k = 0; k < ARRAY_SIZE(extra); k++)
 		extra[k] = kmem_cache_create(malloc_extra_classes[k].name,
 					     malloc_extra_classes[k].size, 64, 0, NULL);
-	for (size_t i = MALLOC_CLASS_MIN >> MALLOC_CLASS_SHIFT; i < ARRAY_SIZE(malloc_class); i++) {
-		size_t top = (i + 1) << MALLOC_CLASS_SHIFT;
-		struct kmem_cache *best = kmalloc_slab(top, 0);
-
-		for (size_t k = 0; k < ARRAY_SIZE(extra); k++)
-			if (extra[k] && malloc_extra_classes[k].size >= top &&
-			    (!best || malloc_extra_classes[k].size < kmem_cache_size(best)))
-				best = extra[k];
-		WRITE_ONCE(malloc_class[i], best);
-	}
+	for (size_t i = 0; i < ARRAY_SIZE(malloc_size_cache); i++)
+		WRITE_ONCE(malloc_size_cache[i], malloc_best_cache(i << MALLOC_CLASS_SHIFT, extra));
+	slab_track_internal = false;
 }
 
 /* kmem is initialised (false: the caller is inside the initialisation, or it failed). */
@@ -105,6 +142,7 @@ static noinline bool malloc_init_slow(void)
 	if (malloc_initialising)
 		return false;
 	malloc_initialising = true;
+	slab_track_internal = true;
 	kswapd_defer_start();
 	ret = kmem_auto_init();
 	/*
@@ -112,10 +150,9 @@ static noinline bool malloc_init_slow(void)
 	 * would take huge_lock twice. After kmem's: our prepare runs first and
 	 * our child handler last.
 	 */
-	if (!ret && !atomic_exchange(&malloc_atfork_registered, true)) {
+	if (!ret && !atomic_exchange(&malloc_atfork_registered, true))
 		os_atfork(huge_fork_prepare, huge_fork_parent, huge_fork_child);
-		malloc_classes_init();
-	}
+	slab_track_internal = false;
 	malloc_initialising = false;
 	return ret == 0;
 }
@@ -127,11 +164,17 @@ static __always_inline bool malloc_ready(void)
 	return malloc_init_slow();
 }
 
-/* The end of an allocation: no lock held, so a pending thread start can be made. */
+/*
+ * The end of an allocation: no lock held, so a pending thread start can be
+ * made. What starting it allocates (the thread's TLS) is kmem's, not a leak.
+ */
 static __always_inline void malloc_safe_point(void)
 {
-	if (unlikely(kswapd_start_pending()))
+	if (unlikely(kswapd_start_pending())) {
+		slab_track_internal = true;
 		kswapd_run_deferred();
+		slab_track_internal = false;
+	}
 }
 
 static void *malloc_huge(size_t size, size_t align)
@@ -143,45 +186,53 @@ static void *malloc_huge(size_t size, size_t align)
 	return p;
 }
 
-/* A slab object for 0 .. KMALLOC_MAX_CACHE_SIZE bytes: malloc's class, else kmalloc's. */
-static __always_inline void *malloc_small(size_t size)
-{
-	struct kmem_cache *s = NULL;
-
-	if (size > MALLOC_CLASS_MIN)
-		s = READ_ONCE(malloc_class[(size - 1) >> MALLOC_CLASS_SHIFT]);
-	if (s)
-		return kmem_cache_alloc(s, MALLOC_GFP);
-	return kmalloc(size < MALLOC_ALIGN ? MALLOC_ALIGN : size, MALLOC_GFP);
-}
-
+/*
+ * Everything but the fast path: kmem not initialised yet (or by the program
+ * itself: malloc's classes are made here then), fault injection armed, an
+ * empty per-thread array (the refill may want kswapd started), a debug
+ * kmalloc cache, sizes above 8 KiB.
+ */
 static noinline void *malloc_slow(size_t size)
 {
+	struct kmem_cache *s = NULL;
 	void *p;
 
 	if (!malloc_ready())
 		return malloc_initialising ? bootstrap_alloc(size) : (errno = ENOMEM, NULL);
+	if (unlikely(!atomic_load_explicit(&malloc_classes_built, memory_order_relaxed)))
+		malloc_classes_init();
 	if (size > KMALLOC_MAX_SIZE)
 		return malloc_huge(size, PAGE_SIZE);
-	if (size > KMALLOC_MAX_CACHE_SIZE)
-		p = kmalloc(size, MALLOC_GFP);
+	if (size <= KMALLOC_MAX_CACHE_SIZE)
+		s = READ_ONCE(malloc_size_cache[(size + MALLOC_ALIGN - 1) >> MALLOC_CLASS_SHIFT]);
+	if (s)
+		p = kmem_cache_alloc(s, MALLOC_GFP);
 	else
-		p = malloc_small(size);
+		p = kmalloc(max(size, (size_t)MALLOC_ALIGN), MALLOC_GFP);
 	if (unlikely(!p))
 		errno = ENOMEM;
 	malloc_safe_point();
 	return p;
 }
 
+/*
+ * The fast path is kmalloc's: one table load for the cache and the thread's
+ * array pop (slab_alloc_fast, inline); no call, no frame. Fault injection
+ * turns the pop off (PCPU_SLOW) and decides in malloc_slow(); so does an
+ * empty array, whose refill may want kswapd started, which malloc_slow()
+ * does at its end.
+ */
 void *kmem_malloc(size_t size)
 {
-	if (likely(size <= KMALLOC_MAX_CACHE_SIZE &&
-		   atomic_load_explicit(&kmem_initialised, memory_order_relaxed))) {
-		void *p = malloc_small(size);
+	if (likely(size <= KMALLOC_MAX_CACHE_SIZE)) {
+		struct kmem_cache *s = READ_ONCE(
+			malloc_size_cache[(size + MALLOC_ALIGN - 1) >> MALLOC_CLASS_SHIFT]);
 
-		if (likely(p)) {
-			malloc_safe_point();
-			return p;
+		if (likely(s)) {
+			void *p = slab_alloc_fast(s);
+
+			if (likely(p))
+				return p;
 		}
 	}
 	return malloc_slow(size);
@@ -194,14 +245,21 @@ static noinline void free_outside_arena(void *ptr)
 	atomic_fetch_add_explicit(&foreign_frees, 1, memory_order_relaxed);
 }
 
+/* Not a slab object: a large kmalloc block or a bad pointer (kfree), foreign, huge, NULL. */
+static noinline void free_slow(void *ptr, void *caller)
+{
+	if (kmem_addr_valid(ptr))
+		kfree_slow(ptr, caller);
+	else if (ptr)
+		free_outside_arena(ptr);
+}
+
+/* kfree's inline fast path (the slab map word, the thread's array push), nothing more. */
 void kmem_free(void *ptr)
 {
-	if (likely(kmem_addr_valid(ptr))) {
-		kfree(ptr);
+	if (likely(kfree_fast(ptr)))
 		return;
-	}
-	if (ptr)
-		free_outside_arena(ptr);
+	free_slow(ptr, __builtin_return_address(0));
 }
 
 unsigned long kmem_foreign_frees(void)
@@ -258,6 +316,26 @@ static void *realloc_move(void *ptr, size_t keep, size_t size)
 	return p;
 }
 
+/*
+ * A block that grows past MALLOC_REALLOC_MAP_MIN moves into a mapping of its
+ * own (huge.c), as glibc's mmapped chunks do: from then on it grows with
+ * mremap, which moves no bytes, and each step no longer leaves the old
+ * buddy block behind, freed but resident (a chain of doublings touched
+ * twice its final size: sqlite's sorter, vectors).
+ */
+#define MALLOC_REALLOC_MAP_MIN (256UL << 10)
+
+static void *realloc_to_map(void *ptr, size_t old, size_t size)
+{
+	void *p = huge_alloc(size, PAGE_SIZE);
+
+	if (!p)
+		return realloc_move(ptr, old, size);
+	memcpy(p, ptr, old);
+	kmem_free(ptr);
+	return p;
+}
+
 void *kmem_realloc(void *ptr, size_t size)
 {
 	size_t old;
@@ -277,12 +355,14 @@ void *kmem_realloc(void *ptr, size_t size)
 		/* In place unless it grows, or shrinks to less than half of what it holds. */
 		if (size <= old && (size >= old / 2 || old <= MALLOC_ALIGN))
 			return ptr;
+		if (size > old && size >= MALLOC_REALLOC_MAP_MIN)
+			return realloc_to_map(ptr, old, size);
 		return realloc_move(ptr, old, size);
 	}
 	old = in_bootstrap(ptr) ? 0 : huge_size(ptr);
 	if (!old) /* bootstrap or foreign: keep what can be read */
 		return realloc_move(ptr, foreign_readable(ptr, size), size);
-	if (size > KMALLOC_MAX_SIZE) {
+	if (size >= MALLOC_REALLOC_MAP_MIN) {
 		void *p = huge_realloc(ptr, size);
 
 		if (!p)
@@ -411,10 +491,8 @@ int kmem_malloc_trim(size_t pad)
 	if (!atomic_load(&kmem_initialised))
 		return 0;
 	for (size_t size = MALLOC_ALIGN; size <= KMALLOC_MAX_CACHE_SIZE; size += MALLOC_ALIGN) {
-		struct kmem_cache *s = NULL;
+		struct kmem_cache *s = READ_ONCE(malloc_size_cache[size >> MALLOC_CLASS_SHIFT]);
 
-		if (size > MALLOC_CLASS_MIN)
-			s = READ_ONCE(malloc_class[(size - 1) >> MALLOC_CLASS_SHIFT]);
 		if (!s)
 			s = kmalloc_slab(size, 0);
 		if (s && s != last)
@@ -449,4 +527,21 @@ struct mallinfo2 kmem_mallinfo2(void)
 	mi.uordblks = mi.arena + mi.hblkhd;
 	mi.fordblks = resident_free << PAGE_SHIFT;
 	return mi;
+}
+
+/*
+ * The functions an allocation passes through here: slab debugging's owner
+ * tracking skips them, so a leak report names the program's call of malloc.
+ */
+static void malloc_debug_register(void)
+{
+	static const void *const path[] = {
+		kmem_malloc,	malloc_slow,	     kmem_calloc,	 kmem_realloc,
+		realloc_move,	realloc_to_map,	     kmem_reallocarray,	 kmem_memalign,
+		malloc_aligned, kmem_posix_memalign, kmem_aligned_alloc, kmem_valloc,
+		kmem_pvalloc,	kmem_free,	     free_slow,
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(path); i++)
+		slab_debug_register_entry(path[i]);
 }

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 
 #include "malloc.h"
+#include "mm/internal.h"
 #include "platform/compiler.h"
 
 void cfree(void *ptr);
@@ -108,6 +109,8 @@ __export struct mallinfo mallinfo(void)
 
 __attribute__((constructor)) static void kmem_malloc_start(void)
 {
+	/* Everything the process allocated lives in kmem: kmem_exit() would pull it away. */
+	kmem_exit_blocker = "libkmem-malloc.so serves this process's malloc from it";
 	malloc_stats_setup();
 }
 

@@ -6,6 +6,11 @@
  * header naming the process. KMEM_STATS is "-" (or "1", or "stderr") for
  * standard error, or a file to append to; each report is one write(2), so
  * the reports of processes exiting together do not interleave.
+ *
+ * With KMEM_DEBUG set (kmem-run --debug), each process also reports at exit
+ * the objects still allocated in its debug caches, as kmem_exit() would:
+ * grouped by allocation site with counts and stacks when owners are tracked
+ * (U), on standard error, like every slab debugging report.
  */
 #include <stdio.h>
 #include <string.h>
@@ -13,17 +18,21 @@
 #include <kmem/kmem.h>
 
 #include "malloc.h"
+#include "mm/slab.h"
 #include "platform/os.h"
 
 #define STATS_PATH_MAX 4096
 
 static const char *const stats_files[] = { "slabinfo", "buddyinfo", "meminfo" };
 static char stats_path[STATS_PATH_MAX];
-static bool stats_wanted;
+static bool stats_wanted, leaks_wanted;
 
 void malloc_stats_setup(void)
 {
-	const char *v = os_getenv("KMEM_STATS");
+	const char *v = os_getenv("KMEM_DEBUG");
+
+	leaks_wanted = v && *v && strcmp(v, "-");
+	v = os_getenv("KMEM_STATS");
 
 	if (!v || !*v || !strcmp(v, "0"))
 		return;
@@ -67,11 +76,23 @@ void malloc_stats_write(int fd, const char *header)
 	kmem_free(buf);
 }
 
+/* kmem-run --debug: what the process never freed, by allocation site. */
+static void malloc_leaks_at_exit(void)
+{
+	char when[128];
+
+	if (!leaks_wanted || !atomic_load(&kmem_initialised))
+		return;
+	snprintf(when, sizeof(when), "pid %d (%s) exits", os_getpid(), os_comm());
+	kmem_cache_list_leaks(when);
+}
+
 void malloc_stats_at_exit(void)
 {
 	char header[256];
 	int fd = 2;
 
+	malloc_leaks_at_exit();
 	if (!stats_wanted)
 		return;
 	if (stats_path[0]) {

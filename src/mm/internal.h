@@ -182,6 +182,7 @@ struct zone {
 
 	/* Page reporting (page_reporting.c) */
 	unsigned long report_high, report_low; /* unreported high-order free pages */
+	unsigned long low_freed; /* pages freed below pageblock order since the last pass */
 	atomic_bool report_pending;
 } __cacheline_aligned;
 
@@ -266,6 +267,14 @@ static inline struct zone *next_zone(struct zone *zone)
 		if (populated_zone(zone))
 
 int kmem_auto_init(void);
+/*
+ * The malloc layer's ties to kmem's lifetime (src/malloc/). kmem_exit()
+ * refuses while kmem_exit_blocker names a reason (the preload: the whole
+ * process's memory is kmem's), and otherwise first calls kmem_exit_notify,
+ * so that the layer forgets the caches it made before they go.
+ */
+extern const char *kmem_exit_blocker;
+extern void (*kmem_exit_notify)(void);
 /* "256M", "4G", "64KiB": 0 and the bytes in *out, or -EINVAL. */
 int kmem_parse_size(const char *s, size_t *out);
 
@@ -380,6 +389,7 @@ extern const char *const zone_names[MAX_NR_ZONES];
 /* page_reporting.c */
 void page_reporting_init_zone(struct zone *zone);
 void page_reporting_notify_free(struct zone *zone, unsigned int order);
+void page_reporting_notify_low(struct zone *zone, struct page *page, unsigned int order);
 unsigned long page_reporting_process(bool force);
 unsigned long zone_reported_pages(const struct zone *zone);
 void page_reporting_kick(void);
@@ -425,7 +435,12 @@ void kswapd_reset(void);
 void vmscan_fork_child(void);
 /* The malloc replacement: thread starts wait for kswapd_run_deferred() at a safe point. */
 void kswapd_defer_start(void);
-bool kswapd_start_pending(void);
+extern atomic_bool kswapd_start_wanted;
+/* Inline: the malloc fast path asks after every allocation. */
+static inline bool kswapd_start_pending(void)
+{
+	return atomic_load_explicit(&kswapd_start_wanted, memory_order_relaxed);
+}
 void kswapd_run_deferred(void);
 
 #endif /* KMEM_MM_INTERNAL_H */

@@ -412,8 +412,12 @@ static int __kmem_init(const struct kmem_config *cfg)
 		c = *cfg;
 	if ((ret = config_from_env(&c)) || (ret = config_check(&c)))
 		return ret;
+	/*
+	 * node_data is zero here (static, and zeroed again by kmem_exit and a
+	 * failed init): not cleared now, as 250 KB of it would become resident
+	 * in every process (the malloc preload) for nothing.
+	 */
 	memset(&kmem_memory, 0, sizeof(kmem_memory));
-	memset(node_data, 0, sizeof(node_data));
 	if (c.mem)
 		ret = layout_external(&c, &units, &meta, &nr_pages);
 	else
@@ -456,6 +460,7 @@ fail:
 	pcpu_set_slow(PCPU_SLOW_NUMA, false);
 	release_reservations();
 	memset(&kmem_memory, 0, sizeof(kmem_memory));
+	memset(node_data, 0, sizeof(node_data));
 	return ret;
 }
 
@@ -509,6 +514,9 @@ static void report_leaks(unsigned long slab_pages)
 			leaked << (PAGE_SHIFT - 10));
 }
 
+const char *kmem_exit_blocker;
+void (*kmem_exit_notify)(void);
+
 __export void kmem_exit(void)
 {
 	spin_lock(&init_lock);
@@ -516,6 +524,13 @@ __export void kmem_exit(void)
 		spin_unlock(&init_lock);
 		return;
 	}
+	if (kmem_exit_blocker) {
+		spin_unlock(&init_lock);
+		pr_warn("kmem_exit: refused: %s; kmem stays up\n", kmem_exit_blocker);
+		return;
+	}
+	if (kmem_exit_notify)
+		kmem_exit_notify();
 	fault_inject_exit(); /* first: the teardown must not fail */
 	kswapd_stop();
 	vmalloc_exit();

@@ -194,6 +194,8 @@ bool __free_one_page(struct page *page, unsigned long pfn, struct zone *zone, un
 	if (!reported && order >= pageblock_order) {
 		page->index = os_now_ns() >> 20; /* ~ms: when it became free, for the reporter */
 		page_reporting_notify_free(zone, order);
+	} else if (!reported) {
+		page_reporting_notify_low(zone, page, order);
 	}
 	return true;
 }

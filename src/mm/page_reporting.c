@@ -14,11 +14,21 @@
  * are reported, by the background thread (vmscan.c), unless the unreported
  * free memory in such blocks passes report_high, in which case it is brought
  * down to report_low at once, oldest first.
+ *
+ * Blocks below pageblock order are reported too, but only aged and only
+ * while a zone holds more than 16 MiB of them unreported: after
+ * a program's peak, the few pages still in use (a long-lived minority, slab
+ * descriptors) pin most 2 MiB blocks, so the memory freed around them never
+ * merges to pageblock order (the kernel's page_reporting_order knob, set
+ * low). Their free time is a pass number, not a clock reading, so that
+ * __free_one_page stays free of clock calls: see reporting_stamp().
  */
 #include "internal.h"
 #include "platform/os.h"
 
 #define REPORTING_BATCH 16
+/* Low-order blocks are looked at only beyond this many unreported pages (16 MiB) in them. */
+#define REPORT_LOW_BACKLOG ((16UL << 20) >> PAGE_SHIFT)
 
 struct reported_block {
 	struct page *page;
@@ -27,6 +37,46 @@ struct reported_block {
 };
 
 static atomic_bool reporting_kick;
+
+/*
+ * Low-order blocks are stamped with the reporter's pass number (with
+ * STAMP_PASS set, to tell them from the clock readings of pageblock-order
+ * blocks, whose split halves keep them); pass_ms[] keeps when recent passes
+ * began. A block stamped p was freed before pass p + 1 began.
+ */
+#define STAMP_PASS (~0UL ^ (~0UL >> 1))
+#define PASS_HISTORY 16
+static _Atomic unsigned long reporting_pass;
+static unsigned long pass_ms[PASS_HISTORY]; /* under reporting_lock */
+
+/*
+ * A block below pageblock order became free: its stamp (no clock call on
+ * this path), and the reporter woken once enough was freed since its last
+ * pass to make a backlog possible. zone->lock held.
+ */
+void page_reporting_notify_low(struct zone *zone, struct page *page, unsigned int order)
+{
+	page->index = STAMP_PASS | atomic_load_explicit(&reporting_pass, memory_order_relaxed);
+	if (!kmem_memory.reporting)
+		return;
+	zone->low_freed += 1UL << order;
+	if (zone->low_freed > REPORT_LOW_BACKLOG &&
+	    !atomic_exchange_explicit(&zone->report_pending, true, memory_order_relaxed))
+		atomic_store_explicit(&reporting_kick, true, memory_order_relaxed);
+}
+
+/* A free block's stamp says it has been free for at least reporting_delay. */
+static bool block_aged(unsigned long stamp, unsigned long now_ms, unsigned long delay_ms)
+{
+	unsigned long pass = atomic_load_explicit(&reporting_pass, memory_order_relaxed);
+
+	if (!(stamp & STAMP_PASS))
+		return now_ms - stamp >= delay_ms;
+	stamp &= ~STAMP_PASS;
+	if (pass - stamp >= PASS_HISTORY)
+		return true;
+	return pass > stamp && now_ms - pass_ms[(stamp + 1) % PASS_HISTORY] >= delay_ms;
+}
 
 /*
  * Held across each pass, from taking blocks off the lists until they are back
@@ -64,6 +114,16 @@ static unsigned long unreported_pages(const struct zone *zone)
 	return pages;
 }
 
+/* Free pages below pageblock order not yet reported. zone->lock held. */
+static unsigned long unreported_low_pages(const struct zone *zone)
+{
+	unsigned long pages = 0;
+
+	for (unsigned int o = 0; o < pageblock_order; o++)
+		pages += (zone->free_area[o].nr_free - zone->free_area[o].nr_reported) << o;
+	return pages;
+}
+
 /* A block of pageblock order or more became free. zone->lock held: only flags here. */
 void page_reporting_notify_free(struct zone *zone, unsigned int order)
 {
@@ -88,7 +148,8 @@ void page_reporting_kick(void)
 }
 
 /* Take up to REPORTING_BATCH blocks to report off the lists. zone->lock held. */
-static int isolate_blocks(struct zone *zone, struct reported_block *batch, bool force)
+static int isolate_blocks(struct zone *zone, struct reported_block *batch, bool force,
+			  bool low_orders)
 {
 	unsigned long now_ms = os_now_ns() >> 20;
 	unsigned long delay_ms = kmem_memory.reporting_delay_ns >> 20;
@@ -96,7 +157,10 @@ static int isolate_blocks(struct zone *zone, struct reported_block *batch, bool 
 	bool pressure = unreported > zone->report_high;
 	int n = 0;
 
-	for (int o = MAX_PAGE_ORDER; o >= pageblock_order && n < REPORTING_BATCH; o--) {
+	/* Below pageblock order: aged blocks only, and only with a backlog (see the top). */
+	int low = force || low_orders ? 0 : pageblock_order;
+
+	for (int o = MAX_PAGE_ORDER; o >= low && n < REPORTING_BATCH; o--) {
 		for (int mt = 0; mt < MIGRATE_TYPES && n < REPORTING_BATCH; mt++) {
 			struct list_head *list = &zone->free_area[o].free_list[mt];
 			struct page *page, *next;
@@ -107,14 +171,17 @@ static int isolate_blocks(struct zone *zone, struct reported_block *batch, bool 
 			     page = next, next = lru_to_page(next->lru.prev)) {
 				if (PageReported(page))
 					continue;
-				bool aged = now_ms - page->index >= delay_ms;
+				bool aged = block_aged(page->index, now_ms, delay_ms);
 
+				if (o < (int)pageblock_order && !force && !aged)
+					break; /* the rest of the list is younger */
 				if (!force && !aged && !(pressure && unreported > zone->report_low))
 					continue;
 				del_page_from_free_list(page, zone, o);
 				atomic_fetch_sub_explicit(&zone->free_pages, 1L << o,
 							  memory_order_relaxed);
-				unreported -= 1UL << o;
+				if (o >= (int)pageblock_order)
+					unreported -= 1UL << o;
 				batch[n++] = (struct reported_block){ page, (unsigned int)o, mt };
 				if (n == REPORTING_BATCH)
 					break;
@@ -130,9 +197,14 @@ static unsigned long report_zone(struct zone *zone, bool force)
 	unsigned long reported = 0;
 	int n;
 
+	/* A backlog at the start of the pass: every aged low-order block goes, not just the excess. */
+	spin_lock(&zone->lock);
+	bool low_orders = unreported_low_pages(zone) > REPORT_LOW_BACKLOG;
+
+	spin_unlock(&zone->lock);
 	do {
 		spin_lock(&zone->lock);
-		n = isolate_blocks(zone, batch, force);
+		n = isolate_blocks(zone, batch, force, low_orders);
 		spin_unlock(&zone->lock);
 		for (int i = 0; i < n; i++)
 			os_discard(__page_address(batch[i].page), PAGE_SIZE << batch[i].order);
@@ -144,8 +216,12 @@ static unsigned long report_zone(struct zone *zone, bool force)
 					batch[i].migratetype, true);
 			reported += 1UL << batch[i].order;
 		}
-		if (!n)
-			atomic_store(&zone->report_pending, unreported_pages(zone) != 0);
+		if (!n) {
+			zone->low_freed = 0;
+			atomic_store(&zone->report_pending,
+				     unreported_pages(zone) != 0 ||
+					     unreported_low_pages(zone) > REPORT_LOW_BACKLOG);
+		}
 		spin_unlock(&zone->lock);
 	} while (n == REPORTING_BATCH);
 	return reported;
@@ -160,6 +236,11 @@ unsigned long page_reporting_process(bool force)
 	if (!kmem_memory.reporting || !atomic_load(&kmem_initialised))
 		return 0;
 	spin_lock(&reporting_lock);
+	/* A new pass: blocks freed from now on are stamped with its number. */
+	unsigned long pass = atomic_load_explicit(&reporting_pass, memory_order_relaxed) + 1;
+
+	pass_ms[pass % PASS_HISTORY] = os_now_ns() >> 20;
+	atomic_store_explicit(&reporting_pass, pass, memory_order_relaxed);
 	for_each_populated_zone(zone)
 		if (force || atomic_load(&zone->report_pending))
 			reported += report_zone(zone, force);

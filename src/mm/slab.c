@@ -1608,6 +1608,23 @@ unsigned long kmem_cache_exit(void)
 	return pages;
 }
 
+/*
+ * The objects still allocated in every debug cache, grouped by allocation
+ * site (SLAB_STORE_USER) or listed: what kmem_exit() reports, for a process
+ * that never calls it (the malloc preload at exit, kmem-run --debug).
+ */
+void kmem_cache_list_leaks(const char *when)
+{
+	struct kmem_cache *cachep;
+
+	spin_lock(&slab_mutex);
+	list_for_each_entry(cachep, &slab_caches, list)
+		if ((cachep->flags & SLAB_DEBUG_FLAGS) && cachep != kmem_cache &&
+		    cachep != kmem_cache_node)
+			slab_debug_list_leaks(cachep, when);
+	spin_unlock(&slab_mutex);
+}
+
 void slab_fork_prepare(void)
 {
 	spin_lock(&slab_mutex);

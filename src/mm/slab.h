@@ -270,6 +270,7 @@ extern struct kmem_cache *kmem_cache; /* the cache of struct kmem_cache */
 /* slab.c */
 int kmem_cache_init(void);
 unsigned long kmem_cache_exit(void);
+void kmem_cache_list_leaks(const char *when);
 void wakeup_reaper(void);
 struct kmem_cache *__kmem_cache_create(const char *name, unsigned int size, unsigned int align,
 				       slab_flags_t flags, void (*ctor)(void *));
@@ -299,6 +300,12 @@ void slab_debug_mark_internal(struct kmem_cache *cachep, void *objp);
 void slab_debug_list_leaks(struct kmem_cache *cachep, const char *when);
 void slab_debug_register_entry(const void *fn);
 void slab_double_free(struct kmem_cache *cachep, void *objp, void *caller);
+/*
+ * Nonzero while the calling thread allocates for kmem itself from above the
+ * slab layer (the malloc layer initialising kmem, starting kswapd): owner
+ * tracking marks those objects internal, and leak reports leave them out.
+ */
+extern __thread bool slab_track_internal __attribute__((tls_model("initial-exec")));
 
 /* The slow paths behind the inline fast paths below (slab.c). */
 void *slab_alloc_zero(struct kmem_cache *cachep, gfp_t flags);
@@ -308,6 +315,30 @@ void slab_free_slow(struct kmem_cache *cachep, void *objp);
 void slab_map_retune(struct kmem_cache *cachep);
 
 /*
+ * ____cache_alloc's array pop alone: NULL when a drainer holds the unit, the
+ * fast paths are off (PCPU_SLOW) or the array is empty. malloc() pops with
+ * it directly and takes its own slow path on NULL (src/malloc/).
+ */
+static __always_inline void *slab_alloc_fast(struct kmem_cache *cachep)
+{
+	struct percpu_area *area = __this_cpu_fast;
+	void *objp = NULL;
+
+	if (likely(get_cpu_area_fast(area))) {
+		struct array_cache *ac = cpu_cache_get_fast(area, cachep);
+
+		if (likely(ac->avail)) {
+			ac->touched = 1;
+			objp = ac->entry[--ac->avail];
+			if (!objp) /* arrays never hold NULL: lets slab_alloc() skip a test */
+				__builtin_unreachable();
+		}
+		put_cpu_area(area);
+	}
+	return objp;
+}
+
+/*
  * ____cache_alloc: an object from the thread's array, the whole fast path.
  * Inline here so that kmalloc runs it without a call; everything else (no
  * unit yet, a drainer, an empty array, __GFP_ZERO, fault injection and the
@@ -315,20 +346,11 @@ void slab_map_retune(struct kmem_cache *cachep);
  */
 static __always_inline void *slab_alloc(struct kmem_cache *cachep, gfp_t flags)
 {
-	struct percpu_area *area = __this_cpu_fast;
+	if (likely(!(flags & __GFP_ZERO))) {
+		void *objp = slab_alloc_fast(cachep);
 
-	if (likely(!(flags & __GFP_ZERO)) && likely(get_cpu_area_fast(area))) {
-		struct array_cache *ac = cpu_cache_get_fast(area, cachep);
-
-		if (likely(ac->avail)) {
-			void *objp;
-
-			ac->touched = 1;
-			objp = ac->entry[--ac->avail];
-			put_cpu_area(area);
+		if (likely(objp))
 			return objp;
-		}
-		put_cpu_area(area);
 	}
 	return slab_alloc_slow(cachep, flags);
 }

@@ -368,6 +368,9 @@ out:
 
 static void set_track(struct track *t);
 
+/* Set while a layer above allocates for kmem itself: never a leak (see slab.h). */
+__thread bool slab_track_internal __attribute__((tls_model("initial-exec")));
+
 static void register_kmem_path(void)
 {
 	static const void *const path[] = {
@@ -412,10 +415,13 @@ static void register_kmem_path(void)
 		mempool_resize,
 	};
 
-	if (READ_ONCE(nr_kmem_path))
+	static atomic_bool registered; /* other layers may have registered theirs first */
+
+	if (atomic_load_explicit(&registered, memory_order_acquire))
 		return;
 	for (size_t i = 0; i < ARRAY_SIZE(path); i++)
 		slab_debug_register_entry(path[i]);
+	atomic_store_explicit(&registered, true, memory_order_release);
 }
 
 static bool in_kmem_path(const void *func)
@@ -442,7 +448,7 @@ static noinline void set_track(struct track *t)
 		t->addrs[i] = frames[first + i].ip;
 	t->when = os_now_ns();
 	t->tid = os_gettid();
-	t->internal = 0;
+	t->internal = slab_track_internal;
 }
 
 void slab_debug_mark_internal(struct kmem_cache *cachep, void *objp)

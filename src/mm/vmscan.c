@@ -30,7 +30,7 @@ static atomic_int kswapd_running;
  * makes it at its next safe point (kswapd_run_deferred).
  */
 static bool kswapd_defer;
-static atomic_bool kswapd_start_wanted;
+atomic_bool kswapd_start_wanted;
 
 __export int kmem_register_shrinker(struct kmem_shrinker *s)
 {
@@ -171,11 +171,6 @@ void wakeup_kswapd(struct zone *zone)
 void kswapd_defer_start(void)
 {
 	kswapd_defer = true;
-}
-
-bool kswapd_start_pending(void)
-{
-	return atomic_load_explicit(&kswapd_start_wanted, memory_order_relaxed);
 }
 
 /* The malloc layer's safe point: no lock held, not inside an allocation. */

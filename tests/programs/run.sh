@@ -137,6 +137,32 @@ grep -q '^MemTotal:' "$tmp/stats.txt" || fail "--stats: no meminfo in the report
 grep -q '^==== kmem: pid [0-9]* (true) exits' "$tmp/stderr.txt" || fail "--stats: no report on stderr"
 [ $failures -eq 0 ] && echo "ok: --stats"
 
+# --- kmem-run --debug=U: a leak report at exit naming the allocation site and count, for
+# the command and for each child that execs (here the shell's child)
+cc=$(command -v gcc || command -v cc || true)
+if [ -n "$cc" ]; then
+	"$cc" -O1 -g -rdynamic -o "$tmp/leak" "$src/tests/programs/leak.c"
+	"$run" --debug=U -- sh -c '"$1"; echo shell-done' sh "$tmp/leak" >"$tmp/leak.out" \
+		2>"$tmp/leak.err" || fail "--debug=U: the leaking program failed"
+	grep -q 'pid [0-9]* (leak) exits: 5 objects remaining in kmalloc-128, by allocation site' \
+		"$tmp/leak.err" || fail "--debug=U: no report of the 5 leaked objects: $(cat "$tmp/leak.err")"
+	grep -q '^kmem: 5 objects allocated like' "$tmp/leak.err" ||
+		fail "--debug=U: the 5 objects are not one site"
+	grep -q '^kmem: Allocated in leaky_site+0x[0-9a-f]* (leak)' "$tmp/leak.err" ||
+		fail "--debug=U: the report does not name leaky_site"
+	grep -q 'libkmem-malloc' "$tmp/leak.err" &&
+		fail "--debug=U: kmem's own allocations reported: $(cat "$tmp/leak.err")"
+	[ $failures -eq 0 ] && echo "ok: --debug=U leak report"
+
+	# kmem_exit() under the preload refuses, and malloc's blocks stay valid
+	"$cc" -O1 -I"$src/include" -o "$tmp/kmem_exit" "$src/tests/programs/kmem_exit.c" \
+		-L"$build" -lkmem -Wl,-rpath,"$build"
+	out=$("$run" -- "$tmp/kmem_exit" 2>"$tmp/exit.err") || fail "kmem_exit under the preload crashed"
+	[ "$out" = "still here" ] || fail "kmem_exit under the preload: '$out'"
+	grep -q 'kmem_exit: refused' "$tmp/exit.err" || fail "kmem_exit under the preload: no refusal"
+	[ $failures -eq 0 ] && echo "ok: kmem_exit refused under the preload"
+fi
+
 # --- kmem-run: the environment it sets, and an LD_PRELOAD that was there before
 out=$(LD_PRELOAD=libm.so.6 "$run" --mem=512M --debug=FZ --fail=none -- env)
 echo "$out" | grep -q "^LD_PRELOAD=$build/libkmem-malloc.so libm.so.6\$" ||
