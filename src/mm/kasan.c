@@ -96,8 +96,8 @@ bool kasan_slab_free(struct kmem_cache *s, void *obj)
 		return false;
 	if (unlikely(__asan_address_is_poisoned(obj))) {
 		/* Objects have at least one byte: a poisoned first byte is a free object. */
-		kmem_bug("BUG: KASAN: double-free in cache %s: object %p is already free; "
-			 "ignored\n",
+		kmem_bug("BUG %s (KASAN): Object already free\n"
+			 "Double free of %p: its first byte is poisoned; the free is ignored\n",
 			 s->name, obj);
 		__sanitizer_print_stack_trace();
 		return true;

@@ -64,8 +64,8 @@ asan_checks() {
 		expect "READ of size 1 at $addr" "READ of size 1"
 	done
 	if run double-free; then
-		expect "BUG: KASAN: double-free in cache kmalloc-64: object $addr is already free" \
-			"kmem's KASAN double-free report"
+		expect "BUG kmalloc-64 \\(KASAN\\): Object already free" "kmem's KASAN double-free report"
+		expect "Double free of $addr" "the address in the report"
 		expect "after the double free: two different objects" "a second free that was ignored"
 	fi
 	run clean
