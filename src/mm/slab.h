@@ -399,6 +399,8 @@ static __always_inline bool kfree_fast(const void *objp)
 	uintptr_t off = (uintptr_t)((const char *)objp - kmem_memory.base);
 	struct percpu_area *area = __this_cpu_fast;
 
+	if (kasan_enabled()) /* ASan builds: through __cache_free(), which poisons */
+		return false;
 	if (unlikely(off >= kmem_memory.span_bytes))
 		return false;
 	if (likely(get_cpu_area_fast(area))) {
