@@ -21,7 +21,9 @@ MAKEFLAGS += --no-print-directory
 # Debian 12 packages `make run` and `make test` need. libc6-dev is listed because gcc only
 # Recommends it and deps installs with --no-install-recommends.
 # python3 sqlite3 git g++: the real programs `make run` and the tests run under the preload.
-DEPS := cmake make gcc libc6-dev pkg-config libcriterion-dev clang-format python3 sqlite3 git g++
+# valgrind: the memcheck reports test (tests/sanitizers/) and its <valgrind/memcheck.h>.
+DEPS := cmake make gcc libc6-dev pkg-config libcriterion-dev clang-format python3 sqlite3 git g++ \
+	valgrind
 # Extra packages for `make bench`: plots and the allocators kmem is compared with.
 BENCH_DEPS := gnuplot-nox libmimalloc-dev libjemalloc-dev libtcmalloc-minimal4 valgrind time
 # Extra packages for the kernel's own test suites on kmem (tests/kernel/, docs/KERNEL_SUITES.md).

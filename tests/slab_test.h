@@ -277,4 +277,67 @@ static __maybe_unused unsigned long all_free_pages(void)
 	return free;
 }
 
+/* ------------------------------------------------------------ leak checks */
+
+#define LEAK_CHECK_ARENA (64UL << 20)
+
+/* kmem for leak checks: a small arena, no reaper between the counts, printk captured. */
+static __maybe_unused void leak_check_setup(void)
+{
+	cr_assert_eq(
+		kmem_init(&(struct kmem_config){ .mem_size = LEAK_CHECK_ARENA, .no_reporting = 1 }),
+		0);
+	kswapd_stop();
+	printk_capture();
+}
+
+static __maybe_unused void leak_check_teardown(void)
+{
+	kmem_exit();
+	kmem_set_printk(NULL);
+}
+
+/* Live slab objects after every cache gave back what threads and free slabs hold. */
+static __maybe_unused unsigned long live_objects(void)
+{
+	struct kmem_cache *c;
+	unsigned long live = 0;
+	struct slabinfo_line s;
+
+	list_for_each_entry(c, &slab_caches, list)
+		kmem_cache_shrink(c);
+	char *text = slabinfo_read();
+
+	for (char *line = strchr(text, '\n') + 1; (line = strchr(line, '\n')) && line[1];) {
+		line++;
+		if (slabinfo_parse(line, &s))
+			live += s.active_objs;
+	}
+	return live;
+}
+
+struct usage {
+	unsigned long objs, pages;
+};
+
+/* What a leak check compares: live slab objects and free pages (fault injection tests). */
+static __maybe_unused struct usage usage_now(void)
+{
+	struct usage u;
+
+	u.objs = live_objects();
+	u.pages = all_free_pages();
+	return u;
+}
+
+static __maybe_unused void assert_usage(struct usage before, const char *when)
+{
+	struct usage after = usage_now();
+
+	cr_assert_eq(after.objs, before.objs, "%s: %lu live slab objects, %lu at the start", when,
+		     after.objs, before.objs);
+	cr_assert_eq(after.pages, before.pages, "%s: %lu free pages, %lu at the start", when,
+		     after.pages, before.pages);
+}
+
 #endif /* KMEM_TESTS_SLAB_TEST_H */

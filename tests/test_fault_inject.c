@@ -14,65 +14,7 @@
 #include "mm/fault_inject.h"
 #include "slab_test.h"
 
-#define ARENA_SIZE (64UL << 20)
-
-static void setup(void)
-{
-	cr_assert_eq(kmem_init(&(struct kmem_config){ .mem_size = ARENA_SIZE, .no_reporting = 1 }),
-		     0);
-	kswapd_stop(); /* no background reaper between the counts and the checks */
-	printk_capture();
-}
-
-static void teardown(void)
-{
-	kmem_exit();
-	kmem_set_printk(NULL);
-}
-
-TestSuite(fault_inject, .init = setup, .fini = teardown);
-
-/* Live slab objects after every cache gave back what threads and free slabs hold. */
-static unsigned long live_objects(void)
-{
-	struct kmem_cache *c;
-	unsigned long live = 0;
-	struct slabinfo_line s;
-
-	list_for_each_entry(c, &slab_caches, list)
-		kmem_cache_shrink(c);
-	char *text = slabinfo_read();
-
-	for (char *line = strchr(text, '\n') + 1; (line = strchr(line, '\n')) && line[1];) {
-		line++;
-		if (slabinfo_parse(line, &s))
-			live += s.active_objs;
-	}
-	return live;
-}
-
-struct usage {
-	unsigned long objs, pages;
-};
-
-static struct usage usage_now(void)
-{
-	struct usage u;
-
-	u.objs = live_objects();
-	u.pages = all_free_pages();
-	return u;
-}
-
-static void assert_usage(struct usage before, const char *when)
-{
-	struct usage after = usage_now();
-
-	cr_assert_eq(after.objs, before.objs, "%s: %lu live slab objects, %lu at the start", when,
-		     after.objs, before.objs);
-	cr_assert_eq(after.pages, before.pages, "%s: %lu free pages, %lu at the start", when,
-		     after.pages, before.pages);
-}
+TestSuite(fault_inject, .init = leak_check_setup, .fini = leak_check_teardown);
 
 /* ------------------------------------------------------------------ parsing */
 
@@ -152,12 +94,12 @@ Test(fault_inject, env_bad_string_fails_kmem_init)
 	kmem_exit();
 	setenv("KMEM_FAIL", "slab:probability=10,cahce=kmalloc-64", 1);
 	printk_clear();
-	cr_assert_eq(kmem_init(&(struct kmem_config){ .mem_size = ARENA_SIZE }), -EINVAL);
+	cr_assert_eq(kmem_init(&(struct kmem_config){ .mem_size = LEAK_CHECK_ARENA }), -EINVAL);
 	cr_assert(printk_logged("KMEM_FAIL='slab:probability=10,cahce=kmalloc-64': bad token "
 				"'cahce=kmalloc-64': unknown attribute"),
 		  "%s", printk_log);
 	setenv("KMEM_FAIL", "slab:probability=100,verbose=0", 1);
-	cr_assert_eq(kmem_init(&(struct kmem_config){ .mem_size = ARENA_SIZE }), 0,
+	cr_assert_eq(kmem_init(&(struct kmem_config){ .mem_size = LEAK_CHECK_ARENA }), 0,
 		     "a good KMEM_FAIL must not make kmem_init fail: %s", printk_log);
 	unsetenv("KMEM_FAIL");
 	cr_assert_null(kmalloc(64, GFP_KERNEL), "KMEM_FAIL was not armed by kmem_init");

@@ -21,6 +21,7 @@
 #include <kmem/kmem.h>
 
 #include "mm/internal.h"
+#include "mm/kasan.h"
 
 #define MiB (1UL << 20)
 #define MAX_BLOCKS 256
@@ -116,7 +117,7 @@ static void touch_blocks(const struct blocks *b, unsigned long seed)
 }
 
 /* Pages of @b whose pattern is intact; the rest must read as zero (discarded). */
-static unsigned long intact_pages(const struct blocks *b, unsigned long seed)
+static __no_sanitize_address unsigned long intact_pages(const struct blocks *b, unsigned long seed)
 {
 	unsigned long intact = 0;
 
@@ -137,7 +138,7 @@ static unsigned long intact_pages(const struct blocks *b, unsigned long seed)
 	return intact;
 }
 
-static bool all_zero(const void *addr, size_t len)
+static __no_sanitize_address bool all_zero(const void *addr, size_t len)
 {
 	const unsigned long *w = addr;
 

@@ -112,19 +112,24 @@ static unsigned long random_below_100(struct fault_attr *attr)
 
 /* ------------------------------------------------------------------ deciding */
 
-/* The kernel's fail_dump, rate-limited to 10 lines per 5 seconds. attr->lock held. */
+/* fail_dump's rate limit: a window of 5 seconds, notices printed in it. */
+static atomic_ulong dump_window, dump_printed;
+
+/*
+ * The kernel's fail_dump, rate-limited to 10 lines per 5 seconds (and per
+ * setting: kmem_fail_set() starts a new count). attr->lock held.
+ */
 static void fail_dump(const struct fault_attr *attr, enum kmem_fail_kind kind, const char *what,
 		      void *caller)
 {
-	static atomic_ulong window, printed;
 	uint64_t now = os_now_ns() >> 30;
 	const struct fault_config *c = &attr->c;
 
 	if (!c->verbose)
 		return;
-	if (atomic_exchange(&window, now) / 5 != now / 5)
-		atomic_store(&printed, 0);
-	if (atomic_fetch_add(&printed, 1) >= 10)
+	if (atomic_exchange(&dump_window, now) / 5 != now / 5)
+		atomic_store(&dump_printed, 0);
+	if (atomic_fetch_add(&dump_printed, 1) >= 10)
 		return;
 	pr_info("FAULT_INJECTION: forcing a failure.\nname %s, interval %lu, probability %lu, "
 		"space %ld, times %ld, seed %llu: %s\n",
@@ -553,6 +558,7 @@ static void update_fail_key(void)
 /* Make @cfg the live settings, counts and generators restarted. fail_lock held. */
 static void fail_install(const struct fault_config *cfg)
 {
+	atomic_store(&dump_printed, 0);
 	for (int k = 0; k < KMEM_FAIL_NR_KINDS; k++) {
 		struct fault_attr *attr = &fail_attrs[k];
 

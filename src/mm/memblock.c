@@ -21,6 +21,8 @@
 
 #include "fault_inject.h"
 #include "internal.h"
+#include "kasan.h"
+#include "kmemcheck.h"
 #include "platform/os.h"
 #include "slab.h"
 
@@ -132,7 +134,7 @@ static int config_from_env(struct kmem_config *c)
 	/* Before the first cache: the kmalloc caches are created with their debug flags. */
 	int err = slab_debug_setup(c->slab_debug);
 
-	if (err)
+	if (err || (err = kmemcheck_init()))
 		return err;
 	return fault_inject_parse_env();
 }
@@ -458,6 +460,7 @@ static int __kmem_init(const struct kmem_config *cfg)
 	return 0;
 fail:
 	pcpu_set_slow(PCPU_SLOW_NUMA, false);
+	kasan_release_arena();
 	release_reservations();
 	memset(&kmem_memory, 0, sizeof(kmem_memory));
 	memset(node_data, 0, sizeof(node_data));
@@ -538,6 +541,7 @@ __export void kmem_exit(void)
 	pcpu_set_slow(PCPU_SLOW_NUMA, false);
 	report_leaks(kmem_cache_exit());
 	atomic_store(&kmem_initialised, false);
+	kasan_release_arena();
 	release_reservations();
 	memset(&kmem_memory, 0, sizeof(kmem_memory));
 	memset(node_data, 0, sizeof(node_data));

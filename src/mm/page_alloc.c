@@ -37,6 +37,7 @@
 
 #include "fault_inject.h"
 #include "internal.h"
+#include "kasan.h"
 #include "platform/os.h"
 
 const char *const migratetype_names[MIGRATE_TYPES] = {
@@ -736,6 +737,7 @@ static void prep_new_page(struct page *page, unsigned int order, gfp_t gfp)
 	page->compound_head = 0;
 	page->private = 0;
 	page->_refcount = 1;
+	kasan_alloc_pages(page, order);
 	if ((gfp & __GFP_ZERO) && !zeroed)
 		memset(__page_address(page), 0, PAGE_SIZE << order);
 	if (order && (gfp & __GFP_COMP))
@@ -1005,6 +1007,7 @@ static bool free_pages_prepare(struct page *page, unsigned int order)
 	}
 	WRITE_ONCE(page->flags, 0); /* a buddy's free may be testing PG_buddy: see PAGEFLAG */
 	page->_refcount = 0;
+	kasan_free_pages(page, order);
 	return true;
 }
 

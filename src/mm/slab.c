@@ -39,6 +39,7 @@
 #include <string.h>
 
 #include "fault_inject.h"
+#include "kmemcheck.h"
 #include "platform/os.h"
 #include "slab.h"
 
@@ -436,6 +437,7 @@ int cache_grow(struct kmem_cache *cachep, gfp_t flags, int nodeid)
 		page[i].s_mem = (char *)slab->s_mem + cachep->obj_offset;
 	}
 	cache_init_objs(cachep, slab);
+	kasan_poison_slab(cachep, slab, addr);
 	wakeup_reaper();
 
 	spin_lock(&n->list_lock);
@@ -552,6 +554,7 @@ static noinline void *____cache_alloc_node(struct kmem_cache *cachep, gfp_t flag
 		void *objp = cache_alloc_from_node(cachep, n, &slab);
 
 		spin_unlock(&n->list_lock);
+		kasan_slab_alloc(cachep, objp);
 		if (objp)
 			return objp;
 		int node = cache_grow(cachep, flags, nodeid);
@@ -616,6 +619,7 @@ alloc_done:
 	ac->touched = 1;
 	objp = ac->entry[--ac->avail];
 	put_cpu_area(area);
+	kasan_slab_alloc(cachep, objp);
 	return objp;
 }
 
@@ -638,6 +642,7 @@ noinline void *__slab_alloc_slow(struct kmem_cache *cachep, gfp_t flags)
 		ac->touched = 1;
 		objp = ac->entry[--ac->avail];
 		put_cpu_area(area);
+		kasan_slab_alloc(cachep, objp);
 		return objp;
 	}
 	return cache_alloc_refill(cachep, flags, area);
@@ -1206,6 +1211,7 @@ static int __setup_cache(struct kmem_cache *cachep, const char *name, unsigned i
 		       name, size);
 		return -EINVAL;
 	}
+	kmemcheck_create_cache(cachep);
 	return enable_cpucache(cachep, boot);
 }
 
@@ -1214,6 +1220,7 @@ static void free_cache_parts(struct kmem_cache *cachep)
 	int node;
 	uint64_t desc = atomic_load(&cachep->cpu_cache);
 
+	kmemcheck_destroy_cache(cachep);
 	if (desc)
 		free_percpu((void __percpu *)(uintptr_t)CPU_CACHE_OFFSET(desc));
 	for_each_online_node(node) {
@@ -1603,6 +1610,7 @@ unsigned long kmem_cache_exit(void)
 		if (live && (cachep->flags & SLAB_DEBUG_FLAGS) && cachep != kmem_cache &&
 		    cachep != kmem_cache_node)
 			slab_debug_list_leaks(cachep, "kmem_exit");
+		kmemcheck_destroy_cache(cachep); /* the arena goes: memcheck forgets its objects */
 	}
 	kmalloc_caches_reset();
 	return pages;

@@ -7,6 +7,7 @@
 #define KMEM_MM_SLAB_H
 
 #include "internal.h"
+#include "kasan.h"
 
 /* A free object's index in its slab: one small index per object (kmem_bufctl_t). */
 typedef unsigned short kmem_bufctl_t;
@@ -16,6 +17,7 @@ typedef unsigned short kmem_bufctl_t;
 /* Internal cache flags, above the public SLAB_* bits. */
 #define CFLGS_OFF_SLAB (1U << 31) /* the slab descriptor lives in a kmalloc cache */
 #define CFLGS_FREELIST_RANDOM (1U << 30) /* new slabs hand out objects in random order */
+#define CFLGS_VALGRIND (1U << 29) /* under memcheck: objects annotated (kmemcheck.h) */
 
 /*
  * A cache with any of these goes through slab_debug.c: it keeps no per-CPU
@@ -23,7 +25,8 @@ typedef unsigned short kmem_bufctl_t;
  * paths and reaches slab_alloc_slow()/slab_free_slow(), which test the flags.
  */
 #define SLAB_DEBUG_FLAGS                                                                           \
-	(SLAB_CONSISTENCY_CHECKS | SLAB_RED_ZONE | SLAB_POISON | SLAB_STORE_USER | SLAB_TRACE)
+	(SLAB_CONSISTENCY_CHECKS | SLAB_RED_ZONE | SLAB_POISON | SLAB_STORE_USER | SLAB_TRACE |    \
+	 CFLGS_VALGRIND)
 
 #define BYTES_PER_WORD sizeof(void *)
 #define ARCH_SLAB_MINALIGN 8
@@ -335,6 +338,7 @@ static __always_inline void *slab_alloc_fast(struct kmem_cache *cachep)
 		}
 		put_cpu_area(area);
 	}
+	kasan_slab_alloc(cachep, objp);
 	return objp;
 }
 
@@ -364,6 +368,8 @@ static __always_inline void __cache_free(struct kmem_cache *cachep, void *objp)
 {
 	struct percpu_area *area = __this_cpu_fast;
 
+	if (kasan_slab_free(cachep, objp))
+		return;
 	if (likely(get_cpu_area_fast(area))) {
 		struct array_cache *ac = cpu_cache_get_fast(area, cachep);
 
@@ -393,6 +399,8 @@ static __always_inline bool kfree_fast(const void *objp)
 	uintptr_t off = (uintptr_t)((const char *)objp - kmem_memory.base);
 	struct percpu_area *area = __this_cpu_fast;
 
+	if (kasan_enabled()) /* ASan builds: through __cache_free(), which poisons */
+		return false;
 	if (unlikely(off >= kmem_memory.span_bytes))
 		return false;
 	if (likely(get_cpu_area_fast(area))) {

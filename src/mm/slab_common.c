@@ -29,7 +29,8 @@ enum kmalloc_cache_type { KMALLOC_NORMAL, KMALLOC_RECLAIM, KMALLOC_DMA, NR_KMALL
  * The caches the inline kmalloc() serves from. A debug cache is not in it
  * but in kmalloc_debug_caches, so that kmalloc takes __do_kmalloc_node(),
  * which knows the size asked for and passes it on to be red-zoned: the
- * inline path stays as it is.
+ * inline path stays as it is. In ASan builds every cache is there, so that
+ * the bytes past the size asked for are poisoned (kasan_kmalloc).
  */
 static struct kmem_cache *kmalloc_caches[NR_KMALLOC_TYPES][KMALLOC_SHIFT_HIGH + 1];
 static struct kmem_cache *kmalloc_debug_caches[NR_KMALLOC_TYPES][KMALLOC_SHIFT_HIGH + 1];
@@ -140,7 +141,7 @@ int create_kmalloc_caches(void)
 
 			if (!cachep)
 				return -12;
-			if (cachep->flags & SLAB_DEBUG_FLAGS)
+			if ((cachep->flags & SLAB_DEBUG_FLAGS) || kasan_enabled())
 				kmalloc_debug_caches[type][i] = cachep;
 			else
 				kmalloc_caches[type][i] = cachep;
@@ -168,7 +169,15 @@ static void *kmalloc_large_node(size_t size, gfp_t flags, int node)
 	if (!page)
 		return NULL;
 	SetPageLargeKmalloc(page);
-	return __page_address(page);
+	return kasan_kmalloc_large(__page_address(page), size);
+}
+
+/* An object of the kmalloc cache @cachep (the kernel's __kmalloc_cache_node). */
+static __always_inline void *__kmalloc_cache_node(struct kmem_cache *cachep, gfp_t flags, int node)
+{
+	if (node == -1)
+		return slab_alloc(cachep, flags);
+	return kmem_cache_alloc_node(cachep, flags, node);
 }
 
 noinline void *__do_kmalloc_node(size_t size, gfp_t flags, int node)
@@ -183,6 +192,9 @@ noinline void *__do_kmalloc_node(size_t size, gfp_t flags, int node)
 
 	if (unlikely(!cachep)) {
 		cachep = kmalloc_debug_caches[kmalloc_type(flags)][kmalloc_index(size)];
+		if (cachep && kasan_enabled() && !(cachep->flags & SLAB_DEBUG_FLAGS))
+			return kasan_kmalloc(cachep, __kmalloc_cache_node(cachep, flags, node),
+					     size);
 		if (cachep) {
 			if (should_failslab(cachep, flags))
 				return NULL;
@@ -194,9 +206,7 @@ noinline void *__do_kmalloc_node(size_t size, gfp_t flags, int node)
 				os_comm(), size, flags);
 		return NULL;
 	}
-	if (node == -1)
-		return slab_alloc(cachep, flags);
-	return kmem_cache_alloc_node(cachep, flags, node);
+	return __kmalloc_cache_node(cachep, flags, node);
 }
 
 /*
@@ -353,7 +363,10 @@ static size_t __ksize(const void *objp, void *caller)
 
 __export size_t ksize(const void *objp)
 {
-	return __ksize(objp, __builtin_return_address(0));
+	size_t ks = __ksize(objp, __builtin_return_address(0));
+
+	kasan_unpoison(objp, ks); /* the caller may use all of it, as the kernel's ksize */
+	return ks;
 }
 
 __export void kfree_sensitive(const void *objp)
@@ -361,6 +374,7 @@ __export void kfree_sensitive(const void *objp)
 	size_t ks = __ksize(objp, __builtin_return_address(0));
 
 	if (ks) {
+		kasan_unpoison(objp, ks);
 		memset((void *)objp, 0, ks);
 		/* Keep the compiler from dropping the memset of memory about to be freed. */
 		__asm__ __volatile__("" : : "r"(objp) : "memory");
@@ -389,10 +403,12 @@ __export void *krealloc(const void *p, size_t new_size, gfp_t flags)
 
 	if (unlikely(debug))
 		ks = slab_debug_ksize(obj.cachep, p);
+	kasan_unpoison(p, ks); /* copied or zeroed up to ks below; kasan_kmalloc re-poisons */
 	if (new_size <= ks && (!debug || new_size == ks)) {
 		if (flags & __GFP_ZERO)
 			memset((char *)p + new_size, 0, ks - new_size);
-		return (void *)p;
+		return obj.cachep ? kasan_kmalloc(obj.cachep, (void *)p, new_size) :
+				    kasan_kmalloc_large((void *)p, new_size);
 	}
 	void *ret = kmalloc(new_size, flags & ~__GFP_ZERO);
 

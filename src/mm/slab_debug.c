@@ -46,6 +46,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "kmemcheck.h"
 #include "platform/os.h"
 #include "platform/stacktrace.h"
 #include "poison.h"
@@ -199,7 +200,7 @@ slab_flags_t kmem_cache_flags(const char *name, slab_flags_t flags)
 		}
 		s = *end ? end + 1 : end;
 	}
-	return flags | (slab_flags_t)(mine >= 0 ? mine : global);
+	return flags | (slab_flags_t)(mine >= 0 ? mine : global) | kmemcheck_cache_flags();
 }
 
 /* ------------------------------------------------------------ object layout */
@@ -308,6 +309,7 @@ void slab_debug_init_objs(struct kmem_cache *cachep, struct slab *slab)
 		else if (cachep->flags & SLAB_POISON)
 			poison_obj(cachep, obj);
 	}
+	kmemcheck_new_slab(cachep, slab);
 }
 
 /*
@@ -453,8 +455,10 @@ static noinline void set_track(struct track *t)
 
 void slab_debug_mark_internal(struct kmem_cache *cachep, void *objp)
 {
+	kmemcheck_quiet(cachep);
 	if (cachep->flags & SLAB_STORE_USER)
 		get_track(cachep, objp, TRACK_ALLOC)->internal = 1;
+	kmemcheck_loud(cachep);
 }
 
 /* ------------------------------------------------------------ reports */
@@ -646,6 +650,7 @@ static void *alloc_debugcheck(struct kmem_cache *c, struct slab *slab, void *slo
 {
 	void *obj = slot_to_obj(c, slot);
 
+	kmemcheck_quiet(c); /* kmem's own look at a slot memcheck sees as free */
 	check_object(c, slab, obj, false);
 	*orig_size_ptr(c, obj) = orig;
 	set_red_zones(c, obj, RED_ACTIVE, SLUB_RED_ACTIVE, orig);
@@ -657,6 +662,8 @@ static void *alloc_debugcheck(struct kmem_cache *c, struct slab *slab, void *slo
 		memset(obj, 0, orig);
 	if (c->flags & SLAB_TRACE)
 		pr_info("TRACE %s alloc %p inuse=%u\n", c->name, obj, slab->inuse);
+	kmemcheck_loud(c);
+	kmemcheck_slab_alloc(c, obj, orig, flags);
 	return obj;
 }
 
@@ -753,6 +760,7 @@ void slab_debug_bad_pointer(struct kmem_cache *cachep, const void *objp, const c
 
 	spin_lock(&n->list_lock);
 	spin_lock(&report_lock);
+	kmemcheck_quiet(cachep);
 	slab_bug(cachep, "%s(%p): not the start of an object", who, objp);
 	if (obj) {
 		unsigned int idx = obj_to_index(cachep, slab, obj_to_slot(cachep, obj));
@@ -763,6 +771,7 @@ void slab_debug_bad_pointer(struct kmem_cache *cachep, const void *objp, const c
 		print_trailer(cachep, slab, obj, objp);
 	}
 	slab_fix(cachep, "Object at %p not freed", objp);
+	kmemcheck_loud(cachep);
 	spin_unlock(&report_lock);
 	spin_unlock(&n->list_lock);
 }
@@ -813,11 +822,14 @@ void slab_debug_free(struct kmem_cache *cachep, void *objp)
 	void *slot = obj_to_slot(cachep, objp);
 
 	spin_lock(&n->list_lock);
+	kmemcheck_quiet(cachep);
 	if (on_free_chain(cachep, slab, obj_to_index(cachep, slab, slot))) {
 		report_double_free(cachep, slab, objp);
+		kmemcheck_loud(cachep);
 		spin_unlock(&n->list_lock);
 		return;
 	}
+	kmemcheck_slab_free(cachep, objp);
 	check_object(cachep, slab, objp, true);
 	if (cachep->flags & SLAB_STORE_USER)
 		*get_track(cachep, objp, TRACK_FREE) = t;
@@ -827,6 +839,7 @@ void slab_debug_free(struct kmem_cache *cachep, void *objp)
 	*orig_size_ptr(cachep, objp) = cachep->object_size;
 	if (poisons(cachep))
 		poison_obj(cachep, objp);
+	kmemcheck_loud(cachep);
 	free_block(cachep, &slot, 1, node, &list);
 	spin_unlock(&n->list_lock);
 	slabs_destroy(&list);
@@ -835,12 +848,17 @@ void slab_debug_free(struct kmem_cache *cachep, void *objp)
 /* ksize of a debug kmalloc object: what was asked for, so callers stay off the red zone. */
 size_t slab_debug_ksize(struct kmem_cache *cachep, const void *objp)
 {
-	return *orig_size_ptr(cachep, (void *)objp);
+	kmemcheck_quiet(cachep);
+	size_t size = *orig_size_ptr(cachep, (void *)objp);
+
+	kmemcheck_loud(cachep);
+	return size;
 }
 
 /* A slab on its way back to the page allocator: every object is free and must be intact. */
 void slab_debug_destroy_check(struct kmem_cache *cachep, struct slab *slab)
 {
+	kmemcheck_free_slab(cachep, slab);
 	for (unsigned int i = 0; i < cachep->num; i++)
 		check_object(cachep, slab, slot_to_obj(cachep, index_to_obj(cachep, slab, i)),
 			     false);
@@ -935,6 +953,16 @@ static int validate_cache(struct kmem_cache *c)
 	return problems;
 }
 
+/* validate_cache: under memcheck, kmem reads free slots, which memcheck sees as no-access. */
+static int validate_cache_quietly(struct kmem_cache *c)
+{
+	kmemcheck_quiet(c);
+	int problems = validate_cache(c);
+
+	kmemcheck_loud(c);
+	return problems;
+}
+
 /*
  * The validation walk (SLUB's validate_slab_cache): every slab of @cachep
  * (NULL: of every cache), its free chain against inuse and its list, the
@@ -950,10 +978,10 @@ __export int kmem_cache_validate(struct kmem_cache *cachep)
 	if (!atomic_load(&kmem_initialised))
 		return 0;
 	if (cachep)
-		return validate_cache(cachep);
+		return validate_cache_quietly(cachep);
 	spin_lock(&slab_mutex);
 	list_for_each_entry(c, &slab_caches, list)
-		problems += validate_cache(c);
+		problems += validate_cache_quietly(c);
 	spin_unlock(&slab_mutex);
 	return problems;
 }
@@ -1042,7 +1070,9 @@ void slab_debug_list_leaks(struct kmem_cache *cachep, const char *when)
 	static struct leak_scan ls; /* under slab_mutex or kmem_exit: one at a time */
 
 	memset(&ls, 0, sizeof(ls));
+	kmemcheck_quiet(cachep);
 	leak_scan_cache(cachep, &ls);
+	kmemcheck_loud(cachep);
 	if (!ls.objects)
 		return;
 	spin_lock(&report_lock);
