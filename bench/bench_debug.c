@@ -72,6 +72,7 @@ static const struct {
 } kfence_modes[] = {
 	{ NULL, "off" },
 	{ "kfence", "kfence (every 100 ms)" },
+	{ "kfence=1ms", "kfence=1ms" },
 	{ "kfence=100", "kfence=100 (1 in 100 slow paths)" },
 };
 #define NR_KFENCE_MODES (sizeof(kfence_modes) / sizeof(kfence_modes[0]))

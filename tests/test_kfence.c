@@ -14,6 +14,7 @@
  * chains to for other faults), so they run there too.
  */
 #include <errno.h>
+#include <time.h>
 
 #include "debug_test.h"
 #include "mm/kfence.h"
@@ -77,6 +78,14 @@ static void expect_address(const void *p)
 
 	snprintf(addr, sizeof(addr), "%#lx", (unsigned long)p);
 	expect_logged(addr);
+}
+
+static uint64_t now_ns_for_test(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
 static unsigned long kfence_stat(const char *name)
@@ -286,6 +295,33 @@ Test(kfence, destroy_reports_a_live_kfence_object)
 	expect_logged("kf-leak: kfence-#");
 	expect_logged("Allocated in alloc_site");
 	cr_assert_lt(kfence_stat("currently allocated"), live);
+}
+
+/*
+ * kfence=T: kswapd opens the gate and turns the fast paths off, so even a
+ * thread that allocates and frees one object at a time from a warm array
+ * (never reaching the slow path on its own) gets a sample.
+ */
+Test(kfence_config, the_timer_samples_allocations_from_a_warm_array)
+{
+	cr_assert_eq(debug_init("kfence=1ms"), 0, "%s", printk_log);
+	struct kmem_cache *c = kmem_cache_create("kf-timer", 64, 0, 0, NULL);
+	bool sampled = false;
+
+	/* The first slab grown starts kswapd, which runs the timer. */
+	for (uint64_t deadline = now_ns_for_test() + 10000000000ULL;
+	     !sampled && now_ns_for_test() < deadline;) {
+		for (int i = 0; i < 1000 && !sampled; i++) {
+			void *p = kmem_cache_alloc(c, GFP_KERNEL);
+
+			sampled = is_kfence_address(p);
+			kmem_cache_free(c, p);
+		}
+	}
+	cr_assert(sampled, "no sampled allocation in 10 s; stats: %lu allocations",
+		  kfence_stat("total allocations"));
+	cr_assert_eq(kmem_error_count(), 0, "%s", printk_log);
+	kmem_cache_destroy(c);
 }
 
 /* ------------------------------------------------------------------ threads */

@@ -21,12 +21,12 @@
  *
  * Object i lives on page 2i + 2; odd pages and page 0 are guard pages.
  *
- * Sampling (KMEM_DEBUG "kfence=100ms" or "kfence=N"): the allocation that
- * reaches the slab slow path when a sample is due is served here. The inline
- * fast paths are left alone, so with kfence off they cost nothing, and with
- * it on one allocation in about batchcount pays a test (and the clock read
- * of the time-based mode). See docs/KFENCE.md for what that means for which
- * allocations get sampled.
+ * Sampling (KMEM_DEBUG "kfence=100ms" or "kfence=N"), on the slab slow path
+ * only, so the inline fast paths are untouched: with kfence=T, kswapd opens
+ * the allocation gate every interval and turns the fast paths off
+ * (PCPU_SLOW_SAMPLE); the next allocation takes the gate and is served here,
+ * and kswapd turns them back on. With kfence=N, every N-th allocation that
+ * reaches the slow path by itself is. See docs/KFENCE.md.
  *
  * Metadata per object (state, size, cache, owners) lives here, outside the
  * pool. Freed objects go to the tail of the free list, so a page stays
@@ -97,7 +97,16 @@ static LIST_HEAD(kfence_freelist);
 static DEFINE_SPINLOCK(kfence_freelist_lock);
 static atomic_ulong counters[KFENCE_COUNTER_COUNT];
 static atomic_ulong kfence_nr_candidates; /* kfence=N: slow-path allocations seen */
-static _Atomic uint64_t kfence_next_sample_ns; /* kfence=T: when the next sample is due */
+
+/*
+ * kfence=T: the allocation gate (the kernel's kfence_allocation_gate and
+ * static key). kswapd opens it every interval and turns the fast paths off
+ * (PCPU_SLOW_SAMPLE), so the next allocation of any thread reaches the slow
+ * path, takes the gate and wakes kswapd, which turns the fast paths back on.
+ */
+enum { KFENCE_GATE_CLOSED, KFENCE_GATE_OPEN, KFENCE_GATE_TAKEN };
+static atomic_int kfence_allocation_gate;
+static uint64_t kfence_next_sample_ns; /* kswapd's: when to open the gate */
 static atomic_uint kfence_nr_placed; /* alternates right and left placement */
 
 /* The canary byte at @addr (KFENCE_CANARY_PATTERN_U8): 0xaa with the address's low bits. */
@@ -399,11 +408,43 @@ static bool kfence_sample_due(void)
 		return atomic_fetch_add_explicit(&kfence_nr_candidates, 1, memory_order_relaxed) %
 			       kfence_param.every_nth ==
 		       0;
-	uint64_t now = os_now_ns();
-	uint64_t next = atomic_load_explicit(&kfence_next_sample_ns, memory_order_relaxed);
+	int open = KFENCE_GATE_OPEN;
 
-	return now >= next && atomic_compare_exchange_strong(&kfence_next_sample_ns, &next,
-							     now + kfence_param.interval_ns);
+	if (atomic_load_explicit(&kfence_allocation_gate, memory_order_relaxed) != open ||
+	    !atomic_compare_exchange_strong(&kfence_allocation_gate, &open, KFENCE_GATE_TAKEN))
+		return false;
+	wakeup_kswapd(NULL); /* to turn the fast paths back on, as the kernel's irq_work */
+	return true;
+}
+
+/*
+ * kswapd's part of the gate (toggle_allocation_gate): open it when the
+ * interval is over, close it once taken. Returns the ns until it wants to run
+ * again (UINT64_MAX: only when woken).
+ */
+uint64_t kfence_timer(void)
+{
+	uint64_t now;
+
+	if (!READ_ONCE(kfence_enabled) || kfence_param.every_nth)
+		return UINT64_MAX;
+	now = os_now_ns();
+	switch (atomic_load(&kfence_allocation_gate)) {
+	case KFENCE_GATE_TAKEN:
+		pcpu_set_slow(PCPU_SLOW_SAMPLE, false);
+		atomic_store(&kfence_allocation_gate, KFENCE_GATE_CLOSED);
+		kfence_next_sample_ns = now + kfence_param.interval_ns;
+		break;
+	case KFENCE_GATE_CLOSED:
+		if (now < kfence_next_sample_ns)
+			break;
+		atomic_store(&kfence_allocation_gate, KFENCE_GATE_OPEN);
+		pcpu_set_slow(PCPU_SLOW_SAMPLE, true);
+		return UINT64_MAX;
+	default:
+		return UINT64_MAX;
+	}
+	return kfence_next_sample_ns - now;
 }
 
 static struct kfence_metadata *kfence_get_free(void)
@@ -566,7 +607,8 @@ void kfence_init(void)
 		goto fail;
 	}
 	atomic_store(&kfence_nr_candidates, 0);
-	atomic_store(&kfence_next_sample_ns, 0);
+	atomic_store(&kfence_allocation_gate, KFENCE_GATE_CLOSED);
+	kfence_next_sample_ns = os_now_ns() + kfence_param.interval_ns;
 	WRITE_ONCE(kfence_enabled, true);
 	pr_info("kfence: initialized - using %zu bytes for %d objects at %p-%p\n", KFENCE_POOL_SIZE,
 		KFENCE_NUM_OBJECTS, (void *)pool, (void *)(pool + KFENCE_POOL_SIZE));
@@ -585,6 +627,9 @@ void kfence_exit(void)
 	if (!pool)
 		return;
 	WRITE_ONCE(kfence_enabled, false);
+	/* kswapd has stopped: a gate it left open is closed here. */
+	atomic_store(&kfence_allocation_gate, KFENCE_GATE_CLOSED);
+	pcpu_set_slow(PCPU_SLOW_SAMPLE, false);
 	os_fault_handler_remove();
 	/* Live objects go with the arena, like the slabs of caches nobody destroyed. */
 	__kfence_pool = NULL;

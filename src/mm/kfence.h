@@ -5,7 +5,8 @@
  *
  * Nothing here is on a fast path. Allocations are sampled where the slab
  * allocator already left its inline path (slab_alloc_slow, the debug kmalloc
- * path); frees of a kfence object are recognised where they leave it too:
+ * path; with kfence=T kswapd turns the fast paths off when a sample is due,
+ * so the next allocation gets there); frees of a kfence object are recognised where they leave it too:
  * kfree by the page descriptor (pool pages are not PageSlab), kmem_cache_free
  * in slab_free_slow() or, for objects parked in a per-CPU array, in
  * free_block() when the array is flushed.
