@@ -19,22 +19,7 @@
 #include "mm/poison.h"
 #include <kmem/vmalloc.h>
 
-#include "slab_test.h"
-
-#define ARENA_SIZE (64UL << 20)
-
-static int debug_init(const char *str)
-{
-	printk_capture();
-	return kmem_init(&(struct kmem_config){
-		.mem_size = ARENA_SIZE, .no_reporting = 1, .slab_debug = str });
-}
-
-static void teardown(void)
-{
-	kmem_exit();
-	kmem_set_printk(NULL);
-}
+#include "debug_test.h"
 
 static void setup_fzpu(void)
 {
@@ -45,23 +30,7 @@ static void setup_fzpu(void)
 TestSuite(slab_debug, .init = setup_fzpu, .fini = teardown);
 TestSuite(slab_debug_config, .fini = teardown);
 
-/* Allocation and free sites the reports must name. */
-noinline void *alloc_site(struct kmem_cache *c);
-noinline void *alloc_site(struct kmem_cache *c)
-{
-	void *p = kmem_cache_alloc(c, GFP_KERNEL);
-
-	__asm__ volatile("" : : "r"(p) : "memory");
-	return p;
-}
-
-noinline void free_site(struct kmem_cache *c, void *p);
-noinline void free_site(struct kmem_cache *c, void *p)
-{
-	kmem_cache_free(c, p);
-	__asm__ volatile("" : : : "memory");
-}
-
+/* Allocation sites the reports must name (alloc_site, free_site: debug_test.h). */
 noinline void *kmalloc_site(size_t size);
 noinline void *kmalloc_site(size_t size)
 {
@@ -97,20 +66,6 @@ static const char *addr(const void *p)
 	snprintf(buf, 32, "%p", p);
 	return buf;
 }
-
-/* Run @stmt: exactly one caught bug, and every needle (NULL-terminated) in the report. */
-#define expect_report(stmt, ...)                                                                   \
-	do {                                                                                       \
-		unsigned long __errors = kmem_error_count();                                       \
-		const char *__needles[] = { __VA_ARGS__, NULL };                                   \
-		printk_clear();                                                                    \
-		stmt;                                                                              \
-		cr_assert_eq(kmem_error_count(), __errors + 1, "%s: %lu bugs reported: %s", #stmt, \
-			     kmem_error_count() - __errors, printk_log);                           \
-		for (const char **__n = __needles; *__n; __n++)                                    \
-			cr_assert(printk_logged(*__n), "%s: no '%s' in:\n%s", #stmt, *__n,         \
-				  printk_log);                                                     \
-	} while (0)
 
 static void expect_valid(struct kmem_cache *c)
 {
@@ -552,12 +507,6 @@ Test(slab_debug_config, bad_strings_fail_with_a_clear_error)
 	cr_assert_eq(debug_init("FZPU"), 0, "kmem comes up after a refused KMEM_DEBUG");
 }
 
-static void quiet(int level, const char *msg)
-{
-	(void)level;
-	(void)msg;
-}
-
 /* panic mode: the first caught bug aborts, after its report (in a child: no asserts there). */
 Test(slab_debug_config, panic_mode_aborts)
 {
@@ -569,16 +518,9 @@ Test(slab_debug_config, panic_mode_aborts)
 	 */
 	cr_skip_test("fork + thread start is not supported under TSan");
 #endif
-	pid_t pid = fork();
+	pid_t pid = fork_panic_child("FZPU;panic");
 
 	if (pid == 0) {
-		/* The plain abort, not Criterion's crash report to its runner. */
-		signal(SIGABRT, SIG_DFL);
-		kmem_set_printk(quiet);
-		if (kmem_init(&(struct kmem_config){ .mem_size = ARENA_SIZE,
-						     .no_reporting = 1,
-						     .slab_debug = "FZPU;panic" }))
-			_exit(2);
 		struct kmem_cache *c = kmem_cache_create("dbg-panic", 64, 0, 0, NULL);
 		void *p = c ? kmem_cache_alloc(c, GFP_KERNEL) : NULL;
 
@@ -588,11 +530,7 @@ Test(slab_debug_config, panic_mode_aborts)
 		kmem_cache_free(c, p);
 		_exit(0);
 	}
-	int status;
-
-	cr_assert_gt(pid, 0, "fork failed");
-	cr_assert_eq(waitpid(pid, &status, 0), pid);
-	cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT, "child status %#x", status);
+	expect_panic(pid);
 	/* Without panic, the same double free is reported and the program goes on. */
 	cr_assert_eq(debug_init("FZPU"), 0);
 	struct kmem_cache *c = kmem_cache_create("dbg-nopanic", 64, 0, 0, NULL);

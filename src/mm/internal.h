@@ -401,6 +401,9 @@ void page_reporting_fork_child(void);
 /* slab_debug.c: KMEM_DEBUG, parsed before the first cache exists */
 int slab_debug_setup(const char *str);
 
+/* kfence.c: kswapd opens and closes the sampling gate; ns until it wants to run again */
+uint64_t kfence_timer(void);
+
 /* slab.c: what the layers below call back into */
 void cache_reap(void);
 bool slab_reap_wanted(void);

@@ -21,6 +21,7 @@
  * unmaps the arena.
  */
 #include "kasan.h"
+#include "kfence.h"
 
 #ifdef CONFIG_KASAN
 
@@ -68,9 +69,13 @@ void kasan_unpoison(const void *addr, size_t size)
 	ASAN_UNPOISON_MEMORY_REGION(addr, size);
 }
 
-static bool kasan_skips(const struct kmem_cache *s)
+/*
+ * Debug caches check themselves; kfence objects are kfence's (its guard
+ * pages and canary), as the kernel's KASAN leaves them alone too.
+ */
+static bool kasan_skips(const struct kmem_cache *s, const void *obj)
 {
-	return s->flags & SLAB_DEBUG_FLAGS;
+	return (s->flags & SLAB_DEBUG_FLAGS) || is_kfence_address(obj);
 }
 
 void kasan_poison_slab(struct kmem_cache *s, struct slab *slab, void *addr)
@@ -78,7 +83,7 @@ void kasan_poison_slab(struct kmem_cache *s, struct slab *slab, void *addr)
 	char *end = (char *)addr + (PAGE_SIZE << s->gfporder);
 	char *colour_end = (s->flags & CFLGS_OFF_SLAB) ? (char *)slab->s_mem : (char *)slab;
 
-	if (kasan_skips(s))
+	if (kasan_skips(s, addr))
 		return;
 	kasan_poison(addr, (size_t)(colour_end - (char *)addr));
 	kasan_poison(slab->s_mem, (size_t)(end - (char *)slab->s_mem));
@@ -86,13 +91,13 @@ void kasan_poison_slab(struct kmem_cache *s, struct slab *slab, void *addr)
 
 void kasan_slab_alloc(struct kmem_cache *s, void *obj)
 {
-	if (obj && !kasan_skips(s))
+	if (obj && !kasan_skips(s, obj))
 		kasan_unpoison(obj, s->object_size);
 }
 
 bool kasan_slab_free(struct kmem_cache *s, void *obj)
 {
-	if (kasan_skips(s))
+	if (kasan_skips(s, obj))
 		return false;
 	if (unlikely(__asan_address_is_poisoned(obj))) {
 		/* Objects have at least one byte: a poisoned first byte is a free object. */
@@ -108,7 +113,7 @@ bool kasan_slab_free(struct kmem_cache *s, void *obj)
 
 void *kasan_kmalloc(struct kmem_cache *s, void *obj, size_t size)
 {
-	if (obj && !kasan_skips(s) && size < s->object_size)
+	if (obj && !kasan_skips(s, obj) && size < s->object_size)
 		kasan_poison((char *)obj + size, s->object_size - size);
 	return obj;
 }

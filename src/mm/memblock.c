@@ -22,6 +22,7 @@
 #include "fault_inject.h"
 #include "internal.h"
 #include "kasan.h"
+#include "kfence.h"
 #include "kmemcheck.h"
 #include "platform/os.h"
 #include "slab.h"
@@ -448,6 +449,8 @@ static int __kmem_init(const struct kmem_config *cfg)
 	ret = kmem_cache_init();
 	if (!ret)
 		ret = vmalloc_init();
+	if (!ret)
+		kfence_init();
 	initialising = false;
 	if (ret)
 		goto fail;
@@ -539,7 +542,10 @@ __export void kmem_exit(void)
 	vmalloc_exit();
 	percpu_exit();
 	pcpu_set_slow(PCPU_SLOW_NUMA, false);
-	report_leaks(kmem_cache_exit());
+	unsigned long slab_pages = kmem_cache_exit();
+
+	kfence_exit(); /* after the caches: draining them frees parked kfence objects */
+	report_leaks(slab_pages);
 	atomic_store(&kmem_initialised, false);
 	kasan_release_arena();
 	release_reservations();

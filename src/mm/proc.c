@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "kfence.h"
 #include "slab.h"
 
 void seq_printf(struct seq_file *m, const char *fmt, ...)
@@ -267,6 +268,7 @@ static const struct proc_file proc_files[] = {
 	{ "meminfo", show_meminfo, NULL },
 	{ "vmstat", show_vmstat, NULL },
 	{ "vmallocinfo", vmallocinfo_show, NULL },
+	{ "kfence/stats", kfence_stats_show, NULL }, /* the kernel's debugfs kfence/stats */
 };
 
 static const struct proc_file *proc_lookup(const char *name)

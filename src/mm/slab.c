@@ -39,6 +39,7 @@
 #include <string.h>
 
 #include "fault_inject.h"
+#include "kfence.h"
 #include "kmemcheck.h"
 #include "platform/os.h"
 #include "slab.h"
@@ -280,6 +281,13 @@ void free_block(struct kmem_cache *cachep, void **objpp, unsigned int nr, int no
 	n->free_objects += nr;
 	for (unsigned int i = 0; i < nr; i++) {
 		void *objp = objpp[i];
+
+		if (unlikely(is_kfence_address(objp))) {
+			/* kmem_cache_free() parked it in a per-CPU array: freed only now. */
+			n->free_objects--;
+			__kfence_free(objp);
+			continue;
+		}
 		struct slab *slab = virt_to_slab(objp);
 
 		list_del(&slab->list);
@@ -634,6 +642,10 @@ noinline void *__slab_alloc_slow(struct kmem_cache *cachep, gfp_t flags)
 		return slab_debug_alloc(cachep, flags, numa_node_id(), cachep->object_size);
 	if (unlikely(flags & __GFP_ZERO))
 		return slab_alloc_zero(cachep, flags);
+	/* A sample, when one is due, before the array is refilled (kfence.c). */
+	objp = kfence_alloc(cachep, cachep->object_size, flags);
+	if (unlikely(objp))
+		return objp;
 	area = get_cpu_area();
 	if (unlikely(!area))
 		return ____cache_alloc_node(cachep, flags, numa_node_id());
@@ -780,6 +792,10 @@ noinline void slab_free_slow(struct kmem_cache *cachep, void *objp)
 	struct percpu_area *area;
 	LIST_HEAD(list);
 
+	if (unlikely(is_kfence_address(objp))) {
+		__kfence_free(objp);
+		return;
+	}
 	if (unlikely(cachep->flags & SLAB_DEBUG_FLAGS)) {
 		slab_debug_free(cachep, objp);
 		return;
@@ -1348,6 +1364,7 @@ __export void kmem_cache_destroy(struct kmem_cache *cachep)
 	list_del(&cachep->list);
 	spin_unlock(&slab_caches_lock);
 	fault_inject_forget_cache(cachep);
+	kfence_shutdown_cache(cachep);
 	free_cache_parts(cachep);
 	kmem_cache_free(kmem_cache, cachep);
 	spin_unlock(&slab_mutex);

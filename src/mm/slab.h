@@ -6,6 +6,8 @@
 #ifndef KMEM_MM_SLAB_H
 #define KMEM_MM_SLAB_H
 
+#include <string.h>
+
 #include "internal.h"
 #include "kasan.h"
 
@@ -288,7 +290,20 @@ void free_block(struct kmem_cache *cachep, void **objpp, unsigned int nr, int no
 int cache_grow(struct kmem_cache *cachep, gfp_t flags, int nodeid);
 void slabs_destroy(struct list_head *list);
 
+#define TRACK_ADDRS_COUNT 8
+
+/* Who allocated or freed an object last (SLUB's struct track; KFENCE's too). */
+struct track {
+	void *addrs[TRACK_ADDRS_COUNT]; /* addrs[0]: the owner's call; then its callers */
+	uint64_t when;
+	int tid;
+	int internal; /* a slab descriptor of kmem's own: never a leak */
+};
+
 /* slab_debug.c */
+void set_track(struct track *t);
+void print_track(const char *s, const struct track *t);
+void print_section(const char *text, const void *addr, size_t len);
 slab_flags_t kmem_cache_flags(const char *name, slab_flags_t flags);
 size_t slab_debug_layout(struct kmem_cache *cachep, size_t size, size_t align, slab_flags_t flags);
 void slab_debug_init_objs(struct kmem_cache *cachep, struct slab *slab);

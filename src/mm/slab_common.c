@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "fault_inject.h"
+#include "kfence.h"
 #include "platform/os.h"
 #include "slab.h"
 
@@ -241,6 +242,7 @@ __export void *kmalloc_node(size_t size, gfp_t flags, int node)
 struct kmalloc_obj {
 	struct kmem_cache *cachep;
 	struct page *large;
+	bool kfence; /* an object of the KFENCE pool (neither of the above) */
 };
 
 /* The cache of a slab object start, from its page descriptor; NULL for anything else. */
@@ -270,6 +272,11 @@ static noinline bool kmalloc_lookup_slow(const void *objp, const char *who, void
 			 "ignored\n",
 			 who, objp, caller);
 		return false;
+	}
+	if (is_kfence_address(objp)) {
+		/* kfence.c checks it (and reports a bad one) when it frees it. */
+		obj->kfence = true;
+		return true;
 	}
 	struct page *page = __virt_to_page(objp);
 
@@ -303,6 +310,7 @@ static __always_inline bool kmalloc_lookup(const void *objp, const char *who, vo
 					   struct kmalloc_obj *obj)
 {
 	obj->large = NULL;
+	obj->kfence = false;
 	obj->cachep = kmalloc_slab_object(objp);
 	if (likely(obj->cachep))
 		return true;
@@ -313,6 +321,15 @@ static void free_large_kmalloc(struct page *head)
 {
 	ClearPageLargeKmalloc(head);
 	__free_pages(head, compound_order(head));
+}
+
+/* What kfree does with what kmalloc_lookup() found that is not a slab object. */
+static void free_kmalloc_obj(const struct kmalloc_obj *obj, const void *objp)
+{
+	if (obj->kfence)
+		__kfence_free((void *)objp);
+	else
+		free_large_kmalloc(obj->large);
 }
 
 static __always_inline void __kfree(const void *objp, void *caller)
@@ -326,7 +343,7 @@ static __always_inline void __kfree(const void *objp, void *caller)
 	if (likely(obj.cachep))
 		__cache_free(obj.cachep, (void *)objp);
 	else
-		free_large_kmalloc(obj.large);
+		free_kmalloc_obj(&obj, objp);
 }
 
 noinline void kfree_slow(const void *objp, void *caller)
@@ -354,6 +371,8 @@ static size_t __ksize(const void *objp, void *caller)
 		return 0;
 	if (!kmalloc_lookup(objp, "ksize", caller, &obj))
 		return 0;
+	if (unlikely(obj.kfence))
+		return kfence_ksize(objp);
 	if (obj.cachep && unlikely(obj.cachep->flags & SLAB_DEBUG_FLAGS))
 		return slab_debug_ksize(obj.cachep, objp);
 	if (obj.cachep)
@@ -397,18 +416,28 @@ __export void *krealloc(const void *p, size_t new_size, gfp_t flags)
 	/* One lookup serves the size, the in-place test and the free. */
 	if (unlikely(!kmalloc_lookup(p, "krealloc", caller, &obj)))
 		return NULL; /* a bad pointer, reported: nothing is touched */
-	size_t ks = obj.cachep ? obj.cachep->object_size : PAGE_SIZE << compound_order(obj.large);
+	size_t ks;
 	/* A debug object is red-zoned from the size asked for: resized by moving it. */
 	bool debug = obj.cachep && unlikely(obj.cachep->flags & SLAB_DEBUG_FLAGS);
 
-	if (unlikely(debug))
-		ks = slab_debug_ksize(obj.cachep, p);
+	if (obj.cachep)
+		ks = unlikely(debug) ? slab_debug_ksize(obj.cachep, p) : obj.cachep->object_size;
+	else if (unlikely(obj.kfence))
+		ks = kfence_ksize(p);
+	else
+		ks = PAGE_SIZE << compound_order(obj.large);
+	if (unlikely(!ks)) {
+		__kfence_free((void *)p); /* not a live kfence object: reported, ignored */
+		return NULL;
+	}
 	kasan_unpoison(p, ks); /* copied or zeroed up to ks below; kasan_kmalloc re-poisons */
 	if (new_size <= ks && (!debug || new_size == ks)) {
 		if (flags & __GFP_ZERO)
 			memset((char *)p + new_size, 0, ks - new_size);
-		return obj.cachep ? kasan_kmalloc(obj.cachep, (void *)p, new_size) :
-				    kasan_kmalloc_large((void *)p, new_size);
+		if (obj.cachep)
+			return kasan_kmalloc(obj.cachep, (void *)p, new_size);
+		/* A kfence page is kfence's: its canary, not ASan's poison, guards the rest. */
+		return obj.kfence ? (void *)p : kasan_kmalloc_large((void *)p, new_size);
 	}
 	void *ret = kmalloc(new_size, flags & ~__GFP_ZERO);
 
@@ -420,7 +449,7 @@ __export void *krealloc(const void *p, size_t new_size, gfp_t flags)
 	if (obj.cachep)
 		__cache_free(obj.cachep, (void *)p);
 	else
-		free_large_kmalloc(obj.large);
+		free_kmalloc_obj(&obj, p);
 	return ret;
 }
 

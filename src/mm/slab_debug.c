@@ -49,6 +49,7 @@
 #include "kmemcheck.h"
 #include "platform/os.h"
 #include "platform/stacktrace.h"
+#include "kfence.h"
 #include "poison.h"
 #include "slab.h"
 
@@ -99,15 +100,23 @@ static long parse_options(const char *s, const char *end, const char *whole)
 		else
 			pr_err("KMEM_DEBUG='%s': unknown option '%c' in '%.*s': expected letters of "
 			       "F (checks), Z (red zones), P (poison), U (owners), T (trace), "
-			       "R (random free list), or '-' (off), or 'panic'\n",
+			       "R (random free list), or '-' (off), or 'panic', or 'kfence[=...]'\n",
 			       whole, *s, (int)(end - s), s);
 		return -1;
 	}
 	return flags;
 }
 
-/* Check one ';'-separated block: "options[,cache[,cache...]]" or "panic". */
-static int parse_block(const char *s, const char *end, const char *whole, bool *panic)
+/* "kfence" or "kfence=...": sampled guard pages (kfence.c), not a cache option. */
+static bool is_kfence_block(const char *s, const char *end)
+{
+	return end - s >= 6 && !memcmp(s, "kfence", 6) && (end - s == 6 || s[6] == '=');
+}
+
+/* Check one ';'-separated block: "options[,cache[,cache...]]", "panic" or "kfence[=...]". */
+
+static int parse_block(const char *s, const char *end, const char *whole, bool *panic,
+		       struct kfence_param *kfence)
 {
 	const char *comma = memchr(s, ',', end - s);
 
@@ -115,6 +124,8 @@ static int parse_block(const char *s, const char *end, const char *whole, bool *
 		*panic = true;
 		return 0;
 	}
+	if (is_kfence_block(s, end))
+		return kfence_parse(s, end, whole, kfence);
 	if (parse_options(s, comma ? comma : end, whole) < 0)
 		return -EINVAL;
 	while (comma) {
@@ -133,15 +144,18 @@ static int parse_block(const char *s, const char *end, const char *whole, bool *
 /*
  * KMEM_DEBUG, in the syntax of the kernel's slub_debug=: blocks separated by
  * ';', each "options" (every cache) or "options,name,name..." (caches whose
- * name matches one of the globs), plus "panic". Read once per kmem_init,
+ * name matches one of the globs), plus "panic" and "kfence[=interval]"
+ * (sampled guard pages, kfence.c). Read once per kmem_init,
  * before the first cache exists. 0, or -EINVAL after a message naming the
  * variable and the bad part.
  */
 int slab_debug_setup(const char *str)
 {
+	struct kfence_param kfence = { 0 };
 	bool panic = false;
 
 	slab_debug_string[0] = '\0';
+	kfence_setup(&kfence);
 	if (!str)
 		return 0;
 	if (strlen(str) >= DEBUG_STR_MAX) {
@@ -152,12 +166,13 @@ int slab_debug_setup(const char *str)
 	for (const char *s = str; *s;) {
 		const char *end = strchrnul(s, ';');
 
-		if (end > s && parse_block(s, end, str, &panic))
+		if (end > s && parse_block(s, end, str, &panic, &kfence))
 			return -EINVAL;
 		s = *end ? end + 1 : end;
 	}
 	strcpy(slab_debug_string, str);
 	kmem_set_bug_panics(panic);
+	kfence_setup(&kfence);
 	return 0;
 }
 
@@ -191,7 +206,7 @@ slab_flags_t kmem_cache_flags(const char *name, slab_flags_t flags)
 	for (const char *s = slab_debug_string; *s && mine < 0;) {
 		const char *end = strchrnul(s, ';'), *comma = memchr(s, ',', end - s);
 
-		if (end - s == 5 && !memcmp(s, "panic", 5)) {
+		if ((end - s == 5 && !memcmp(s, "panic", 5)) || is_kfence_block(s, end)) {
 			/* not a cache option */
 		} else if (!comma) {
 			global = parse_options(s, end, slab_debug_string);
@@ -205,17 +220,7 @@ slab_flags_t kmem_cache_flags(const char *name, slab_flags_t flags)
 
 /* ------------------------------------------------------------ object layout */
 
-#define TRACK_ADDRS_COUNT 8
-
 enum track_item { TRACK_ALLOC, TRACK_FREE };
-
-/* Who allocated or freed an object last (SLUB's struct track). */
-struct track {
-	void *addrs[TRACK_ADDRS_COUNT]; /* addrs[0]: the owner's call; then its callers */
-	uint64_t when;
-	int tid;
-	int internal; /* a slab descriptor of kmem's own: never a leak */
-};
 
 /*
  * The slot size of a debug cache, and its obj_offset. Only that is stored:
@@ -368,8 +373,6 @@ out:
 	spin_unlock(&kmem_path_lock);
 }
 
-static void set_track(struct track *t);
-
 /* Set while a layer above allocates for kmem itself: never a leak (see slab.h). */
 __thread bool slab_track_internal __attribute__((tls_model("initial-exec")));
 
@@ -400,6 +403,9 @@ static void register_kmem_path(void)
 		kfree_slow,
 		slab_debug_alloc,
 		slab_debug_free,
+		__kfence_alloc,
+		__kfence_free,
+		free_block,
 		set_track,
 		stack_trace_save,
 		/* mempool's: the owner is mempool_alloc's caller */
@@ -436,7 +442,7 @@ static bool in_kmem_path(const void *func)
 	return false;
 }
 
-static noinline void set_track(struct track *t)
+noinline void set_track(struct track *t)
 {
 	struct stack_frame frames[TRACK_ADDRS_COUNT + 16];
 	unsigned int nr, first = 0;
@@ -465,7 +471,7 @@ void slab_debug_mark_internal(struct kmem_cache *cachep, void *objp)
 
 static DEFINE_SPINLOCK(report_lock);
 
-static void print_track(const char *s, const struct track *t)
+void print_track(const char *s, const struct track *t)
 {
 	char sym[256];
 
@@ -483,7 +489,7 @@ static void print_track(const char *s, const struct track *t)
 }
 
 /* print_hex_dump of [addr, addr + len), 16 bytes a line, at most 256 bytes. */
-static void print_section(const char *text, const void *addr, size_t len)
+void print_section(const char *text, const void *addr, size_t len)
 {
 	const unsigned char *p = addr;
 
@@ -681,6 +687,10 @@ void *slab_debug_alloc(struct kmem_cache *cachep, gfp_t flags, int nodeid, size_
 		       cachep->name);
 		return NULL;
 	}
+	void *sample = kfence_alloc(cachep, orig_size, flags);
+
+	if (sample)
+		return sample;
 	if (cachep->flags & SLAB_STORE_USER)
 		set_track(&t);
 	for (;;) {

@@ -3,7 +3,8 @@
  * Reclaim (mm/vmscan.c): the shrinkers that __GFP_DIRECT_RECLAIM callers run
  * when memory is short, and kswapd, the background thread that keeps zones
  * above their high watermark and hands long-free memory back to the OS
- * (page_reporting.c).
+ * (page_reporting.c), and opens KFENCE's sampling gate every interval
+ * (kfence_timer).
  *
  * kswapd starts on first need, never from under a lock or inside a per-CPU
  * section (starting a thread may allocate), takes no signals, and never
@@ -109,6 +110,7 @@ static void *kswapd(void *arg)
 
 	while (!atomic_load(&kswapd_should_stop)) {
 		unsigned int seen = atomic_load(&kswapd_wait.seq);
+		uint64_t kfence_ns = kfence_timer();
 
 		balance_pgdat();
 		if (slab_reap_wanted() && os_now_ns() >= next_reap) {
@@ -118,7 +120,7 @@ static void *kswapd(void *arg)
 		page_reporting_process(false);
 		if (!atomic_load(&kswapd_should_stop)) {
 			atomic_store(&kswapd_sleeping, true);
-			os_event_wait(&kswapd_wait, seen, kswapd_timeout());
+			os_event_wait(&kswapd_wait, seen, min(kswapd_timeout(), kfence_ns));
 			atomic_store(&kswapd_sleeping, false);
 		}
 	}

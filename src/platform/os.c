@@ -20,6 +20,7 @@
 #include <sys/syscall.h>
 #include <sys/sysinfo.h>
 #include <time.h>
+#include <ucontext.h>
 #include <unistd.h>
 
 #include "os.h"
@@ -122,6 +123,98 @@ const char *os_symbolize(const void *addr, char *buf, size_t size)
 int os_discard(void *addr, size_t size)
 {
 	return madvise(addr, size, MADV_DONTNEED) ? -errno : 0;
+}
+
+int os_protect(void *addr, size_t size, bool accessible)
+{
+	return mprotect(addr, size, accessible ? PROT_READ | PROT_WRITE : PROT_NONE) ? -errno : 0;
+}
+
+static os_fault_fn fault_fn;
+static struct sigaction fault_old[2]; /* SIGSEGV, SIGBUS */
+
+/* The page-fault error code says whether the access wrote; other machines: unknown. */
+static int fault_is_write(const ucontext_t *uc)
+{
+#if defined(__x86_64__)
+	return (uc->uc_mcontext.gregs[REG_ERR] & 2) ? 1 : 0;
+#else
+	(void)uc;
+	return -1;
+#endif
+}
+
+static void *fault_ip(const ucontext_t *uc)
+{
+#if defined(__x86_64__)
+	return (void *)uc->uc_mcontext.gregs[REG_RIP];
+#elif defined(__aarch64__)
+	return (void *)uc->uc_mcontext.pc;
+#else
+	(void)uc;
+	return NULL;
+#endif
+}
+
+/* Not ours: what was there before runs, or the default action on the next try. */
+static void fault_chain(int sig, siginfo_t *si, void *uctx)
+{
+	struct sigaction *old = &fault_old[sig == SIGBUS];
+
+	if (old->sa_flags & SA_SIGINFO) {
+		old->sa_sigaction(sig, si, uctx);
+	} else if (old->sa_handler == SIG_DFL || old->sa_handler == SIG_IGN) {
+		/* Returning re-executes the access, which now ends the process as it would have. */
+		signal(sig, SIG_DFL);
+	} else {
+		old->sa_handler(sig);
+	}
+}
+
+static void fault_handler(int sig, siginfo_t *si, void *uctx)
+{
+	int saved_errno = errno;
+	os_fault_fn fn = __atomic_load_n(&fault_fn, __ATOMIC_ACQUIRE);
+
+	if (!fn || !fn(si->si_addr, fault_ip(uctx), fault_is_write(uctx)))
+		fault_chain(sig, si, uctx);
+	errno = saved_errno;
+}
+
+int os_fault_handler_install(os_fault_fn fn)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = fault_handler;
+	sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
+	sigemptyset(&sa.sa_mask);
+	if (fault_fn)
+		return -EBUSY;
+	if (sigaction(SIGSEGV, &sa, &fault_old[0]))
+		return -errno;
+	if (sigaction(SIGBUS, &sa, &fault_old[1])) {
+		int err = -errno;
+
+		sigaction(SIGSEGV, &fault_old[0], NULL);
+		return err;
+	}
+	__atomic_store_n(&fault_fn, fn, __ATOMIC_RELEASE);
+	return 0;
+}
+
+void os_fault_handler_remove(void)
+{
+	struct sigaction cur;
+
+	if (!fault_fn)
+		return;
+	__atomic_store_n(&fault_fn, NULL, __ATOMIC_RELEASE);
+	/* Put the old handlers back unless someone installed theirs over ours since. */
+	if (!sigaction(SIGSEGV, NULL, &cur) && cur.sa_sigaction == fault_handler)
+		sigaction(SIGSEGV, &fault_old[0], NULL);
+	if (!sigaction(SIGBUS, NULL, &cur) && cur.sa_sigaction == fault_handler)
+		sigaction(SIGBUS, &fault_old[1], NULL);
 }
 
 size_t os_ram_size(void)

@@ -39,6 +39,19 @@ int os_move_pages(void *from, void *to, size_t size);
 const char *os_symbolize(const void *addr, char *buf, size_t size);
 /* Drop the contents of [addr, addr+size): the memory reads as zero afterwards. */
 int os_discard(void *addr, size_t size);
+/* Make [addr, addr+size) (page aligned) readable and writable, or untouchable. 0 or -errno. */
+int os_protect(void *addr, size_t size, bool accessible);
+/*
+ * A handler for memory faults (SIGSEGV, SIGBUS): @fn gets the faulting
+ * address, the faulting instruction and whether it was a write (1), a read
+ * (0) or unknown (-1), and returns true when it made the access valid, so
+ * the instruction runs again. Faults it does not claim go to the handler
+ * installed before it (or the default action). One handler at a time; 0 or
+ * -errno.
+ */
+typedef bool (*os_fault_fn)(void *addr, void *ip, int is_write);
+int os_fault_handler_install(os_fault_fn fn);
+void os_fault_handler_remove(void);
 /* Bytes of physical memory this machine has. */
 size_t os_ram_size(void);
 /* Number of processors online. */
