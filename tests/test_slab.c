@@ -468,6 +468,54 @@ Test(slab, slabinfo_format)
 	kmem_cache_destroy(big);
 }
 
+/*
+ * Slow start: a thread's array begins at the kernel's limit for the size,
+ * doubles each time it runs dry, up to the cache's limit, and halves back
+ * after more than three overflows in a row. The node-wide parts are sized
+ * by the starting batch.
+ */
+Test(slab, arrays_start_at_the_kernel_limit_and_grow)
+{
+	struct kmem_cache *c = kmem_cache_create("slow-start", 64, 0, 0, NULL);
+	enum { NR = 3000 };
+	static void *objs[NR];
+
+	cr_assert_not_null(c);
+	cr_assert_eq(c->limit, 1024, "64 KiB of 64-byte objects, at most 1024");
+	cr_assert_eq(c->start_limit, 120, "the kernel's limit for 64-byte objects");
+	cr_assert_eq(c->node[0]->free_limit, (1 + os_nr_cpus()) * 60 + c->num);
+	if (c->node[0]->shared)
+		cr_assert_eq(c->node[0]->shared->limit, c->shared * 60);
+
+	objs[0] = kmem_cache_alloc(c, GFP_KERNEL);
+	cr_assert_eq(my_array(c)->limit, 240, "one refill doubles 120");
+	cr_assert_eq(my_array(c)->batchcount, 120);
+	for (int i = 1; i < NR; i++) {
+		objs[i] = kmem_cache_alloc(c, GFP_KERNEL);
+		cr_assert_not_null(objs[i]);
+	}
+	cr_assert_eq(my_array(c)->limit, 1024, "a burst of allocations grows it to the cache's");
+	cr_assert_eq(my_array(c)->batchcount, 512);
+	/* A burst of frees: it keeps 1024, then each overflow flushes; the fourth halves it. */
+	unsigned int limits[8], n = 0, last = 0;
+
+	for (int i = 0; i < NR; i++) {
+		kmem_cache_free(c, objs[i]);
+		if (my_array(c)->limit != last && n < 8)
+			limits[n++] = last = my_array(c)->limit;
+		expect(my_array(c)->avail <= 1024, "%u objects in an array of 1024",
+		       my_array(c)->avail);
+	}
+	cr_assert_geq(n, 2, "the limit never shrank");
+	cr_assert_eq(limits[0], 1024);
+	cr_assert_eq(limits[1], 512, "halved after the overflows");
+	cr_assert_geq(my_array(c)->limit, c->start_limit, "never below where it started");
+	slab_check(c);
+	cr_assert_eq(kmem_cache_shrink(c), 0);
+	kmem_cache_destroy(c);
+	cr_assert_eq(kmem_error_count(), 0);
+}
+
 Test(slab, slabinfo_write_tunables)
 {
 	struct kmem_cache *c = kmem_cache_create("tune-test", 256, 0, 0, NULL);
@@ -492,7 +540,7 @@ Test(slab, slabinfo_write_tunables)
 
 	for (int i = 0; i < 100; i++)
 		objs[i] = kmem_cache_alloc(c, GFP_KERNEL);
-	cr_assert_eq(my_array(c)->limit, 32);
+	cr_assert_eq(my_array(c)->limit, 32, "tunables written by hand: no slow start");
 	cr_assert_eq(my_array(c)->batchcount, 16);
 	for (int i = 0; i < 200; i++) {
 		cr_assert_not_null(objs[i]);
@@ -552,9 +600,12 @@ Test(slab, many_caches_come_and_go)
 			void *p = kmem_cache_alloc(caches[i], GFP_KERNEL);
 
 			expect(p != NULL, "round %d: cache %d gives no object", round, i);
-			expect(my_array(caches[i])->limit == caches[i]->limit,
-			       "cache %d: array limit %u, cache limit %u (stale per-CPU space?)", i,
-			       my_array(caches[i])->limit, caches[i]->limit);
+			/* One refill: the array started at start_limit and doubled once. */
+			unsigned int expected = min(2 * caches[i]->start_limit, caches[i]->limit);
+
+			expect(my_array(caches[i])->limit == expected,
+			       "cache %d: array limit %u, expected %u (stale per-CPU space?)", i,
+			       my_array(caches[i])->limit, expected);
 			kmem_cache_free(caches[i], p);
 		}
 		/* Wide arrays while space is plentiful, then the kernel's limits. */

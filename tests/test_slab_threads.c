@@ -95,15 +95,19 @@ static unsigned long slab_pages(void)
 
 /*
  * The caches' own structs come from kmem_cache and kmem_cache_node: create
- * and destroy one cache first, so that the caches under test take their
- * structs from the arrays and the page counts compare exactly.
+ * and destroy as many caches as a test makes first, so that the caches under
+ * test take their structs from the arrays and the page counts compare exactly.
  */
 static void warm_up_cache_structs(void)
 {
-	struct kmem_cache *c = kmem_cache_create("warm-up", 64, 0, 0, NULL);
+	struct kmem_cache *c[4];
 
-	cr_assert_not_null(c);
-	kmem_cache_destroy(c);
+	for (int i = 0; i < 4; i++) {
+		c[i] = kmem_cache_create("warm-up", 64, 0, 0, NULL);
+		cr_assert_not_null(c[i]);
+	}
+	for (int i = 0; i < 4; i++)
+		kmem_cache_destroy(c[i]);
 }
 
 /* Shrink every cache, kmalloc's too (nothing may create or destroy caches meanwhile). */
@@ -401,7 +405,11 @@ Test(slab_threads, producer_consumer_gives_every_page_back)
 		kmem_cache_destroy(caches[i]);
 	}
 	cr_assert_eq(kmem_error_count(), errors, "log: %s", printk_log);
-	cr_assert_eq(all_free_pages(), before, "pages not back after every slab was destroyed");
+	unsigned long after = all_free_pages();
+
+	cr_assert_eq(after, before,
+		     "pages not back after every slab was destroyed: %lu free, %lu before", after,
+		     before);
 	owner_check_all_free();
 }
 

@@ -103,7 +103,10 @@ static size_t fragment_arena(struct page ***held)
 {
 	size_t cap = SMALL_ARENA / PAGE_SIZE, n = 0, kept = 0;
 	struct page **pages = calloc(cap, sizeof(*pages));
-	const gfp_t gfps[] = { GFP_ATOMIC | __GFP_NOWARN, GFP_ATOMIC | GFP_DMA | __GFP_NOWARN };
+	/* Then the reserve too: reclaim raising the free count must not uncover a whole block. */
+	const gfp_t gfps[] = { GFP_ATOMIC | __GFP_NOWARN, GFP_ATOMIC | GFP_DMA | __GFP_NOWARN,
+			       GFP_ATOMIC | __GFP_MEMALLOC | __GFP_NOWARN,
+			       GFP_ATOMIC | GFP_DMA | __GFP_MEMALLOC | __GFP_NOWARN };
 
 	cr_assert_not_null(pages);
 	for (size_t g = 0; g < ARRAY_SIZE(gfps); g++) {

@@ -236,6 +236,22 @@ Test(zones, atomic_after_kernel)
 	free_all(n + a);
 }
 
+/*
+ * __GFP_MEMALLOC (ALLOC_NO_WATERMARKS) takes what every watermark and the
+ * lowmem_reserve leave, down to the last page; __GFP_NOMEMALLOC cancels it.
+ */
+Test(zones, memalloc_takes_the_whole_reserve)
+{
+	size_t n = exhaust(GFP_ATOMIC, 0);
+
+	cr_assert_eq(exhaust(GFP_ATOMIC | __GFP_MEMALLOC | __GFP_NOMEMALLOC, n), 0,
+		     "__GFP_NOMEMALLOC did not cancel __GFP_MEMALLOC");
+	n += exhaust(GFP_ATOMIC | __GFP_MEMALLOC, n);
+	cr_assert_eq(zone_free(0, ZONE_NORMAL), 0);
+	cr_assert_eq(zone_free(0, ZONE_DMA), 0);
+	free_all(n);
+}
+
 /* ------------------------------------------------------------------ nodes */
 
 TestSuite(nodes);

@@ -776,6 +776,9 @@ static unsigned int gfp_to_alloc_flags(gfp_t gfp)
 		alloc_flags |= ALLOC_NON_BLOCK;
 	if (gfp & __GFP_KSWAPD_RECLAIM)
 		alloc_flags |= ALLOC_KSWAPD;
+	/* The kernel's __gfp_pfmemalloc_flags(): the whole reserve, for whoever frees memory. */
+	if ((gfp & __GFP_MEMALLOC) && !(gfp & __GFP_NOMEMALLOC))
+		alloc_flags |= ALLOC_NO_WATERMARKS;
 	return alloc_flags;
 }
 

@@ -203,7 +203,42 @@ static void init_arraycache(struct array_cache *ac, unsigned int limit, unsigned
 	ac->limit = limit;
 	ac->batchcount = batch;
 	ac->touched = 0;
+	ac->overflows = 0;
 	ac->guard = NULL;
+}
+
+/*
+ * Per-thread arrays start small and grow (tcmalloc's free lists do the same):
+ * an array that runs dry doubles its limit, up to the @capacity its per-CPU
+ * space was sized for, so a thread that allocates in bursts soon keeps a
+ * whole burst, while a thread that only frees (a consumer) keeps the
+ * kernel's limit and gives the rest back to the node at once.
+ */
+static void ac_grow(struct array_cache *ac, unsigned int capacity)
+{
+	ac->overflows = 0;
+	if (ac->limit >= capacity)
+		return;
+	ac->limit = min(ac->limit * 2, capacity);
+	ac->batchcount = (ac->limit + 1) / 2;
+}
+
+/*
+ * An array that keeps overflowing without running dry belongs to a thread
+ * that frees more than it allocates: a large limit only holds memory for it,
+ * so it halves back towards the cache's starting limit.
+ */
+#define AC_MAX_OVERFLOWS 3
+
+static void ac_shrink(struct kmem_cache *cachep, struct array_cache *ac)
+{
+	unsigned int start = READ_ONCE(cachep->start_limit);
+
+	if (++ac->overflows <= AC_MAX_OVERFLOWS || ac->limit <= start)
+		return;
+	ac->overflows = 0;
+	ac->limit = max(ac->limit / 2, start);
+	ac->batchcount = (ac->limit + 1) / 2;
 }
 
 /* A thread's array for @cachep is set up on its first use, from the descriptor. */
@@ -213,7 +248,19 @@ static struct array_cache *cpu_cache_prepare(struct percpu_area *area, struct km
 	struct array_cache *ac = (struct array_cache *)((char *)area + CPU_CACHE_OFFSET(desc));
 
 	if (unlikely(!ac->limit)) {
-		init_arraycache(ac, CPU_CACHE_LIMIT(desc), CPU_CACHE_BATCH(desc));
+		unsigned int limit = CPU_CACHE_LIMIT(desc), batch = CPU_CACHE_BATCH(desc);
+
+		/*
+		 * A retune may be changing start_limit: with the old descriptor
+		 * (ours until the swap, which needs our unit) either value fits.
+		 */
+		unsigned int start = READ_ONCE(cachep->start_limit);
+
+		if (start < limit) {
+			limit = start; /* slow start: see ac_grow() */
+			batch = (limit + 1) / 2;
+		}
+		init_arraycache(ac, limit, batch);
 		/* What kfree_fast() checks, next to the array it pushes on. */
 		ac->cachep = cachep;
 		ac->reciprocal_buffer_size = cachep->reciprocal_buffer_size;
@@ -625,6 +672,8 @@ alloc_done:
 		goto retry;
 	}
 	ac->touched = 1;
+	ac_grow(ac,
+		CPU_CACHE_LIMIT(atomic_load_explicit(&cachep->cpu_cache, memory_order_relaxed)));
 	objp = ac->entry[--ac->avail];
 	put_cpu_area(area);
 	kasan_slab_alloc(cachep, objp);
@@ -722,7 +771,10 @@ static void cache_flusharray(struct kmem_cache *cachep, struct array_cache *ac, 
 			     struct list_head *list)
 {
 	struct kmem_cache_node *n = cachep->node[node];
-	unsigned int batchcount = ac->batchcount;
+
+	ac_shrink(cachep, ac);
+	/* Down to limit - batchcount: a batch, or more when the limit just halved. */
+	unsigned int batchcount = ac->avail - ac->limit + ac->batchcount;
 
 	spin_lock(&n->list_lock);
 	if (n->shared) {
@@ -999,6 +1051,18 @@ static void slab_cpu_dead(struct percpu_area *area)
 
 /* ----------------------------------------------------------------- tuning */
 
+/*
+ * What the node-wide parts (the shared array, the free objects kept) are
+ * sized by: the batch a thread's array starts with, the kernel's for a
+ * default cache, rather than what its array may grow to.
+ */
+static unsigned int node_batchcount(const struct kmem_cache *cachep)
+{
+	if (cachep->start_limit < cachep->limit)
+		return (cachep->start_limit + 1) / 2;
+	return cachep->batchcount;
+}
+
 static int init_cache_node(struct kmem_cache *cachep, int node, struct kmem_cache_node *boot)
 {
 	struct kmem_cache_node *n = cachep->node[node];
@@ -1017,7 +1081,7 @@ static int init_cache_node(struct kmem_cache *cachep, int node, struct kmem_cach
 	}
 	/* free_block() reads free_limit under list_lock while a retune runs (as the kernel). */
 	spin_lock(&n->list_lock);
-	n->free_limit = (1 + os_nr_cpus()) * cachep->batchcount + cachep->num;
+	n->free_limit = (1 + os_nr_cpus()) * node_batchcount(cachep) + cachep->num;
 	spin_unlock(&n->list_lock);
 	return 0;
 }
@@ -1054,8 +1118,8 @@ static int setup_kmem_cache_nodes(struct kmem_cache *cachep, struct kmem_cache_n
 		struct array_cache *new_shared = NULL, *old_shared;
 
 		if (cachep->shared) {
-			new_shared = alloc_arraycache(node, cachep->shared * cachep->batchcount,
-						      0xbaadf00d);
+			new_shared = alloc_arraycache(
+				node, cachep->shared * node_batchcount(cachep), 0xbaadf00d);
 			if (!new_shared)
 				return -ENOMEM;
 		}
@@ -1078,7 +1142,7 @@ static int setup_kmem_cache_nodes(struct kmem_cache *cachep, struct kmem_cache_n
  * old array meanwhile is not lost. slab_mutex held.
  */
 static int do_tune_cpucache(struct kmem_cache *cachep, unsigned int limit, unsigned int batchcount,
-			    unsigned int shared, struct kmem_cache_node *boot)
+			    unsigned int start, unsigned int shared, struct kmem_cache_node *boot)
 {
 	void __percpu *cpu_cache =
 		__alloc_percpu(sizeof(struct array_cache) + limit * sizeof(void *), 64);
@@ -1091,6 +1155,7 @@ static int do_tune_cpucache(struct kmem_cache *cachep, unsigned int limit, unsig
 
 	cachep->limit = limit;
 	cachep->batchcount = batchcount;
+	WRITE_ONCE(cachep->start_limit, start); /* read by cpu_cache_prepare() and ac_shrink() */
 	cachep->shared = shared;
 	if (!atomic_load(&cachep->cpu_cache)) {
 		atomic_store(&cachep->cpu_cache, desc); /* a new cache: no thread has arrays */
@@ -1134,7 +1199,8 @@ static unsigned int kernel_cpucache_limit(unsigned int size)
  * pass each of them through the node's lists. Peers cache as much per
  * thread (tcmalloc's free lists grow to thousands of objects, mimalloc's
  * are unbounded). Once half the per-CPU space is taken, new caches get the
- * kernel's limits, so that many caches still fit.
+ * kernel's limits, so that many caches still fit. A thread's array only
+ * grows to the wide limit when it keeps running dry (ac_grow()).
  */
 #define CPUCACHE_BUDGET (64U << 10)
 #define MAX_DEFAULT_LIMIT 1024U
@@ -1159,13 +1225,15 @@ static int enable_cpucache(struct kmem_cache *cachep, struct kmem_cache_node *bo
 
 	/* Debug caches cache nothing: every object goes to and from its slab, checked. */
 	if (cachep->flags & SLAB_DEBUG_FLAGS)
-		return do_tune_cpucache(cachep, 0, 0, 0, boot);
+		return do_tune_cpucache(cachep, 0, 0, 0, 0, boot);
 	if (cachep->size <= PAGE_SIZE && os_nr_cpus() > 1)
 		shared = 8;
-	err = do_tune_cpucache(cachep, limit, (limit + 1) / 2, shared, boot);
+	err = do_tune_cpucache(cachep, limit, (limit + 1) / 2, min(limit, kernel_limit), shared,
+			       boot);
 	if (err == -ENOMEM && limit > kernel_limit) {
 		/* Unit space is running out: many caches, smaller arrays. */
-		err = do_tune_cpucache(cachep, kernel_limit, (kernel_limit + 1) / 2, shared, boot);
+		err = do_tune_cpucache(cachep, kernel_limit, (kernel_limit + 1) / 2, kernel_limit,
+				       shared, boot);
 	}
 	if (err == -ENOMEM)
 		pr_err("kmem_cache %s: no per-CPU space left for arrays of %u entries\n",
@@ -1522,8 +1590,9 @@ int slabinfo_write(const char *text)
 			ret = -EPERM;
 			break;
 		}
+		/* Tunables written by hand are taken as they are: no slow start. */
 		ret = do_tune_cpucache(cachep, (unsigned int)limit, (unsigned int)batchcount,
-				       (unsigned int)shared, NULL);
+				       (unsigned int)limit, (unsigned int)shared, NULL);
 		break;
 	}
 	spin_unlock(&slab_mutex);

@@ -50,6 +50,7 @@ struct array_cache {
 	 * which fails every check and sends kfree to its slow path).
 	 */
 	unsigned int objs_bytes; /* cachep->objs_bytes */
+	unsigned int overflows; /* flushes since the array last ran dry (cache_flusharray) */
 	uint64_t reciprocal_buffer_size; /* cachep's */
 	struct kmem_cache *cachep;
 	void *guard; /* always NULL: what ac_top() reads when the array is empty */
@@ -135,6 +136,7 @@ struct kmem_cache {
 	unsigned int batchcount;
 	unsigned int limit;
 	unsigned int shared;
+	unsigned int start_limit; /* a thread's array starts here, grows up to limit (slab.c) */
 	unsigned int size; /* object size with alignment (buffer_size) */
 	/* ceil(2^64 / size): offset_to_index() and kfree's is_obj_start() without division */
 	uint64_t reciprocal_buffer_size;
