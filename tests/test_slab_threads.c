@@ -528,6 +528,57 @@ static void *alloc_free_and_exit(void *arg)
 	return NULL;
 }
 
+/*
+ * Passive false sharing: a thread whose first act on a cache is to free an
+ * object another thread allocated sends it back to its slab, so the thread's
+ * own allocations then come from a batch of its own, not from that object.
+ */
+struct handover {
+	struct kmem_cache *c;
+	void *given, *got;
+	unsigned int avail_after_free;
+};
+
+static void *free_given_then_alloc(void *arg)
+{
+	struct handover *h = arg;
+
+	kmem_cache_free(h->c, h->given);
+	struct percpu_area *area = get_cpu_area();
+
+	h->avail_after_free = cpu_cache_get(area, h->c)->avail;
+	put_cpu_area(area);
+	h->got = kmem_cache_alloc(h->c, GFP_KERNEL);
+	kmem_cache_free(h->c, h->got);
+	return NULL;
+}
+
+Test(slab_threads, first_free_of_a_handed_over_object_goes_home)
+{
+	struct kmem_cache *c = kmem_cache_create("handover", 64, 0, 0, NULL);
+	void *mine[4];
+	struct handover h = { .c = c };
+	pthread_t t;
+
+	cr_assert_not_null(c);
+	for (int i = 0; i < 4; i++)
+		mine[i] = kmem_cache_alloc(c, GFP_KERNEL);
+	h.given = mine[0];
+	cr_assert_eq(pthread_create(&t, NULL, free_given_then_alloc, &h), 0);
+	cr_assert_eq(pthread_join(t, NULL), 0);
+	assert_threads_ok();
+	cr_assert_eq(h.avail_after_free, 0, "the handed-over object stayed in the thread's array");
+	cr_assert_not_null(h.got);
+	cr_assert_neq(h.got, h.given,
+		      "the thread's first allocation reused the object it was given");
+	for (int i = 1; i < 4; i++)
+		kmem_cache_free(c, mine[i]);
+	slab_check(c);
+	cr_assert_eq(kmem_cache_shrink(c), 0);
+	kmem_cache_destroy(c);
+	cr_assert_eq(kmem_error_count(), 0);
+}
+
 Test(slab_threads, exiting_thread_gives_its_array_back)
 {
 	struct kmem_cache *c = kmem_cache_create("exit-test", 256, 0, 0, NULL);

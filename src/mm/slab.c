@@ -838,7 +838,20 @@ static void cache_free_alien(struct kmem_cache *cachep, void *objp, int page_nod
 	spin_unlock(&alien->lock);
 }
 
-/* Frees that miss the fast path: a full array, a remote node's object, or no unit. */
+/* One object straight back to its slab, under its node's list_lock. */
+static void free_block_home(struct kmem_cache *cachep, void *objp, struct list_head *list)
+{
+	int node = virt_to_slab(objp)->nodeid;
+
+	spin_lock(&cachep->node[node]->list_lock);
+	free_block(cachep, &objp, 1, node, list);
+	spin_unlock(&cachep->node[node]->list_lock);
+}
+
+/*
+ * Frees that miss the fast path: a full array, a remote node's object, a
+ * thread's first free of the cache, or no unit.
+ */
 noinline void slab_free_slow(struct kmem_cache *cachep, void *objp)
 {
 	struct percpu_area *area;
@@ -854,20 +867,29 @@ noinline void slab_free_slow(struct kmem_cache *cachep, void *objp)
 	}
 	area = get_cpu_area();
 	if (unlikely(!area)) {
-		int node = virt_to_slab(objp)->nodeid;
-
-		spin_lock(&cachep->node[node]->list_lock);
-		free_block(cachep, &objp, 1, node, &list);
-		spin_unlock(&cachep->node[node]->list_lock);
+		free_block_home(cachep, objp, &list);
 		slabs_destroy(&list);
 		return;
 	}
+	bool first_use = !cpu_cache_get(area, cachep)->limit;
 	struct array_cache *ac = cpu_cache_prepare(area, cachep);
 
 	if (unlikely(ac_top(ac) == objp)) {
 		put_cpu_area(area);
 		slab_double_free(cachep, objp, __builtin_return_address(0));
 		return;
+	}
+	if (unlikely(first_use)) {
+		/*
+		 * This thread never allocated from the cache: the object was
+		 * handed over by another thread, next to that thread's objects.
+		 * Kept in the array it would be this thread's next allocation,
+		 * and two threads would write one cache line (passive false
+		 * sharing, what cache-scratch measures): it goes back to its
+		 * slab instead. Only the first free takes this path.
+		 */
+		free_block_home(cachep, objp, &list);
+		goto out;
 	}
 	if (kmem_memory.nr_nodes > 1) {
 		int page_node = virt_to_slab(objp)->nodeid;
