@@ -323,6 +323,37 @@ Test(malloc, realloc_grows_and_shrinks_across_classes_keeping_contents)
  * with mremap (no freed buddy blocks left behind); below 256 KiB it moves
  * back to kmalloc.
  */
+/*
+ * A block that grows moves to at least a quarter more than it held, so a
+ * buffer grown a byte at a time moves a logarithmic number of times.
+ */
+Test(malloc, realloc_growth_leaves_a_quarter_of_room)
+{
+	char *p = kmem_malloc(1);
+	unsigned int moves = 0;
+
+	cr_assert_not_null(p);
+	for (size_t size = 2; size <= 128 * KiB; size++) {
+		size_t old = kmem_malloc_usable_size(p);
+		char *q = kmem_realloc(p, size);
+
+		cr_assert_not_null(q, "realloc to %zu failed", size);
+		q[size - 1] = (char)size;
+		if (q != p) {
+			moves++;
+			cr_assert_geq(kmem_malloc_usable_size(q), old + old / 4,
+				      "grew from %zu to %zu bytes: no room to grow in", old,
+				      kmem_malloc_usable_size(q));
+			for (size_t i = 2; i < size; i++) /* byte i - 1 was written at size i */
+				expect(q[i - 1] == (char)i, "byte %zu lost when moving to %zu",
+				       i - 1, size);
+		}
+		p = q;
+	}
+	cr_assert_leq(moves, 40, "%u moves from 1 byte to 128 KiB", moves);
+	kmem_free(p);
+}
+
 Test(malloc, realloc_growing_past_256k_moves_to_a_mapping)
 {
 	struct mallinfo2 before = kmem_mallinfo2();
