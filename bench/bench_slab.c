@@ -301,6 +301,8 @@ static int child(const char *api, const char *wl, double run_ms)
 	g_api = !strcmp(api, "kmem_cache") ? API_CACHE :
 		!strcmp(api, "kmalloc")	   ? API_KMALLOC :
 					     API_MALLOC;
+	if (w == W_REALLOC && g_api == API_CACHE)
+		die("realloc growth has no kmem_cache form: run it with kmalloc or malloc");
 	if (g_api != API_MALLOC) {
 		struct kmem_config cfg = { .mem_size = ARENA_SIZE };
 		int err = kmem_init(&cfg);
