@@ -441,15 +441,21 @@ Test(reporting, background_thread_reports_aged_low_order_blocks)
 	 * The reporter works in passes on a background thread: on a slow build
 	 * (ASan) or a loaded machine the last pass may still be due, so wait up
 	 * to 15 s for all of it, and then accept the last 1/16 still pending.
+	 * pgreported also counts other free pages (what init freed), so it can
+	 * reach @want first: wait for the freed pages themselves to be gone.
 	 */
-	for (int ms = 0; ms < 15000 && reported < want; ms += 20) {
+	unsigned long intact = want;
+
+	for (int ms = 0; ms < 15000 && (reported < want || intact); ms += 20) {
 		sleep_ms(20);
 		reported = vmstat("pgreported") - reported0;
+		if (reported >= want - want / 16)
+			intact = intact_pages(&freed, 7);
 	}
 	cr_assert_geq(reported, want - want / 16, "after 15 s %lu of %lu pages reported", reported,
 		      want);
-	if (reported >= want)
-		cr_assert_eq(intact_pages(&freed, 7), 0, "freed low-order blocks still resident");
+	cr_assert_leq(intact, want / 16, "after 15 s %lu of %lu freed pages still resident", intact,
+		      want);
 	cr_assert_eq(intact_pages(&pinned, 7), blocks_bytes(&pinned) >> PAGE_SHIFT,
 		     "a block in use was discarded");
 	free_blocks(&pinned);
