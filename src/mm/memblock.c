@@ -262,9 +262,7 @@ static void init_zone(pg_data_t *pgdat, enum zone_type idx, unsigned long start,
 			INIT_LIST_HEAD(&zone->free_area[o].free_list[t]);
 	if (!pages)
 		return;
-	for (unsigned long pfn = ALIGN_DOWN(start, pageblock_nr_pages); pfn < end;
-	     pfn += pageblock_nr_pages)
-		set_pageblock_migratetype(pfn, MIGRATE_MOVABLE);
+	/* Every pageblock is MOVABLE already: the flags are zero (set_pageblock_migratetype). */
 
 	/* Whole MAX_PAGE_ORDER blocks are deferred; the ragged edges are freed now. */
 	unsigned long dstart = ALIGN(start, MAX_ORDER_NR_PAGES);
