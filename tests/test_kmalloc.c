@@ -64,6 +64,12 @@ static unsigned int class_of(size_t size)
 Test(kmalloc, general_caches_have_the_kernel_names)
 {
 	static const char *const prefixes[] = { "kmalloc-", "kmalloc-rcl-", "dma-kmalloc-" };
+
+	/* The DMA and reclaimable caches are made on first use. */
+	for (unsigned int i = 0; i < NR_CLASSES; i++) {
+		kfree(kmalloc(classes[i].size, GFP_KERNEL | __GFP_RECLAIMABLE));
+		kfree(kmalloc(classes[i].size, GFP_DMA));
+	}
 	char *text = slabinfo_read();
 
 	for (unsigned int i = 0; i < NR_CLASSES; i++) {
@@ -376,6 +382,34 @@ Test(kmalloc, kmemdup_kstrdup_kstrndup)
 }
 
 /* ------------------------------------------------------------ GFP types */
+
+/* dma-kmalloc-* and kmalloc-rcl-* cost nothing until a kmalloc asks for them. */
+Test(kmalloc, dma_and_reclaimable_caches_appear_on_first_use)
+{
+	struct slabinfo_line s;
+
+	cr_assert(slabinfo_find(NULL, "kmalloc-64", &s));
+	cr_assert_not(slabinfo_find(NULL, "dma-kmalloc-64", &s), "made before its first use");
+	cr_assert_not(slabinfo_find(NULL, "kmalloc-rcl-64", &s), "made before its first use");
+	void *d = kmalloc(64, GFP_DMA), *r = kmalloc(50, GFP_KERNEL | __GFP_RECLAIMABLE);
+
+	cr_assert(d && r);
+	cr_assert_str_eq(virt_to_cache(d)->name, "dma-kmalloc-64");
+	cr_assert_str_eq(virt_to_cache(r)->name, "kmalloc-rcl-64");
+	cr_assert_eq(kmalloc_slab(64, GFP_DMA), virt_to_cache(d));
+	cr_assert_eq(kmalloc_slab(33, __GFP_RECLAIMABLE), virt_to_cache(r));
+	cr_assert(slabinfo_find(NULL, "dma-kmalloc-64", &s));
+	cr_assert_geq(s.active_objs, 1); /* and the rest of the batch in this thread's array */
+	cr_assert(slabinfo_find(NULL, "kmalloc-rcl-64", &s));
+	cr_assert_not(slabinfo_find(NULL, "dma-kmalloc-32", &s), "only the class asked for");
+	/* The same cache from then on. */
+	void *d2 = kmalloc(64, GFP_DMA);
+
+	cr_assert_eq(virt_to_cache(d2), virt_to_cache(d));
+	kfree(d);
+	kfree(d2);
+	kfree(r);
+}
 
 Test(kmalloc, gfp_dma_and_reclaimable)
 {

@@ -424,7 +424,8 @@ Test(slab, slabinfo_format)
 		cr_assert(strlen(s.name) >= 17 || line[16] == ' ', "name not padded: '%s'", line);
 		line = end + 1;
 	}
-	cr_assert_geq(lines, 2 + 3 * 13 + 2, "only %u caches", lines);
+	/* The bootstrap caches, kmalloc's 13 (its DMA and reclaimable ones come on first use). */
+	cr_assert_geq(lines, 2 + 13 + 2, "only %u caches", lines);
 
 	cr_assert(slabinfo_find(NULL, "info-test", &s));
 	cr_assert_eq(s.active_objs, 0);

@@ -1041,3 +1041,64 @@ Test(slab_two_nodes, cross_node_frees_through_alien_arrays)
 	cr_assert_eq(all_free_pages(), before);
 	owner_check_all_free();
 }
+
+/* ------------------------------------------- lazily made kmalloc caches */
+
+static pthread_barrier_t lazy_barrier;
+
+static void *lazy_kmalloc_fn(void *arg)
+{
+	void **out = arg;
+
+	pthread_barrier_wait(&lazy_barrier);
+	out[0] = kmalloc(200, GFP_DMA);
+	out[1] = kmalloc(200, GFP_KERNEL | __GFP_RECLAIMABLE);
+	return NULL;
+}
+
+static unsigned int slabinfo_lines(const char *text, const char *name)
+{
+	unsigned int n = 0;
+	size_t len = strlen(name);
+
+	for (const char *p = text; (p = strstr(p, name)); p += len)
+		if ((p == text || p[-1] == '\n') && p[len] == ' ')
+			n++;
+	return n;
+}
+
+/*
+ * Threads that make the first GFP_DMA and __GFP_RECLAIMABLE kmallocs of a
+ * class at once all get their objects from one cache of each kind, and
+ * slabinfo lists each once.
+ */
+Test(slab_threads, dma_and_reclaimable_caches_made_once_under_a_race)
+{
+	enum { NR = 8 };
+	pthread_t t[NR];
+	void *objs[NR][2];
+	unsigned long errors = kmem_error_count();
+
+	cr_assert_eq(pthread_barrier_init(&lazy_barrier, NULL, NR), 0);
+	for (int i = 0; i < NR; i++)
+		cr_assert_eq(pthread_create(&t[i], NULL, lazy_kmalloc_fn, objs[i]), 0);
+	for (int i = 0; i < NR; i++)
+		cr_assert_eq(pthread_join(t[i], NULL), 0);
+	pthread_barrier_destroy(&lazy_barrier);
+	for (int i = 0; i < NR; i++) {
+		cr_assert(objs[i][0] && objs[i][1], "thread %d got no object", i);
+		cr_assert_eq(virt_to_cache(objs[i][0]), kmalloc_slab(200, GFP_DMA));
+		cr_assert_eq(virt_to_cache(objs[i][1]), kmalloc_slab(200, __GFP_RECLAIMABLE));
+	}
+	cr_assert_str_eq(kmalloc_slab(200, GFP_DMA)->name, "dma-kmalloc-256");
+	cr_assert_str_eq(kmalloc_slab(200, __GFP_RECLAIMABLE)->name, "kmalloc-rcl-256");
+	char *text = slabinfo_read();
+
+	cr_assert_eq(slabinfo_lines(text, "dma-kmalloc-256"), 1, "%s", text);
+	cr_assert_eq(slabinfo_lines(text, "kmalloc-rcl-256"), 1, "%s", text);
+	for (int i = 0; i < NR; i++) {
+		kfree(objs[i][0]);
+		kfree(objs[i][1]);
+	}
+	cr_assert_eq(kmem_error_count(), errors, "log: %s", printk_log);
+}

@@ -348,14 +348,21 @@ static inline unsigned int compound_order(const struct page *page)
 	return PageHead(page) ? page[1].compound_order : 0;
 }
 
+/*
+ * A pageblock's byte holds its migratetype XOR MIGRATE_MOVABLE, so that the
+ * zero of fresh memory means MOVABLE, what every block starts as: the table
+ * (1 byte per 2 MiB, 12 KiB for 24 GiB) needs no writing at initialisation,
+ * and only the bytes of blocks that change type become resident.
+ */
 static inline int get_pfnblock_migratetype(unsigned long pfn)
 {
-	return kmem_memory.pageblock_flags[pfn >> pageblock_order];
+	return kmem_memory.pageblock_flags[pfn >> pageblock_order] ^ MIGRATE_MOVABLE;
 }
 
 static inline void set_pageblock_migratetype(unsigned long pfn, int migratetype)
 {
-	kmem_memory.pageblock_flags[pfn >> pageblock_order] = (unsigned char)migratetype;
+	kmem_memory.pageblock_flags[pfn >> pageblock_order] =
+		(unsigned char)(migratetype ^ MIGRATE_MOVABLE);
 }
 
 /* Per-CPU event counters: only the owner writes, so a plain add suffices. */

@@ -162,15 +162,25 @@ static int config_check(struct kmem_config *c)
 	return 0;
 }
 
-/* Cut the caller's buffer into per-CPU units, descriptors and the arena. */
+/*
+ * Where kfree's slab map starts after the descriptors: on a page boundary, so
+ * that the map words of the first pages of ZONE_NORMAL (where the first
+ * slabs go) share one page instead of straddling two.
+ */
+static size_t meta_slab_map_offset(unsigned long pages)
+{
+	return ALIGN(pages * sizeof(struct page), PAGE_SIZE);
+}
+
 /* The descriptors, kfree's slab map and the pageblock flags of @pages pages. */
 static size_t meta_bytes(unsigned long pages)
 {
-	return ALIGN(pages * (sizeof(struct page) + sizeof(uint64_t)) + pages / pageblock_nr_pages +
-			     1,
+	return ALIGN(meta_slab_map_offset(pages) + pages * sizeof(uint64_t) +
+			     pages / pageblock_nr_pages + 1,
 		     PAGE_SIZE);
 }
 
+/* Cut the caller's buffer into per-CPU units, descriptors and the arena. */
 static int layout_external(const struct kmem_config *c, char **units, char **meta,
 			   unsigned long *nr_pages)
 {
@@ -262,9 +272,7 @@ static void init_zone(pg_data_t *pgdat, enum zone_type idx, unsigned long start,
 			INIT_LIST_HEAD(&zone->free_area[o].free_list[t]);
 	if (!pages)
 		return;
-	for (unsigned long pfn = ALIGN_DOWN(start, pageblock_nr_pages); pfn < end;
-	     pfn += pageblock_nr_pages)
-		set_pageblock_migratetype(pfn, MIGRATE_MOVABLE);
+	/* Every pageblock is MOVABLE already: the flags are zero (set_pageblock_migratetype). */
 
 	/* Whole MAX_PAGE_ORDER blocks are deferred; the ragged edges are freed now. */
 	unsigned long dstart = ALIGN(start, MAX_ORDER_NR_PAGES);
@@ -429,9 +437,9 @@ static int __kmem_init(const struct kmem_config *cfg)
 		goto fail;
 	kmem_memory.external = c.mem != NULL;
 	kmem_memory.mem_map = (struct page *)meta;
-	kmem_memory.slab_map = (uint64_t *)(meta + nr_pages * sizeof(struct page));
-	kmem_memory.pageblock_flags =
-		(unsigned char *)meta + nr_pages * (sizeof(struct page) + sizeof(uint64_t));
+	kmem_memory.slab_map = (uint64_t *)(meta + meta_slab_map_offset(nr_pages));
+	kmem_memory.pageblock_flags = (unsigned char *)meta + meta_slab_map_offset(nr_pages) +
+				      nr_pages * sizeof(uint64_t);
 	kmem_memory.base = c.mem ? meta + meta_bytes(nr_pages) : reservation.arena;
 	kmem_memory.reporting = !c.mem && !c.no_reporting;
 	kmem_memory.reporting_delay_ns = (uint64_t)c.reporting_delay_ms * 1000000;

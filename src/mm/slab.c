@@ -1464,14 +1464,27 @@ __export void kmem_cache_destroy(struct kmem_cache *cachep)
 
 static atomic_bool reaper_started;
 
+/*
+ * Slabs grown before the reaper starts. A small program's few slabs hold
+ * little for cache_reap to give back, and the thread would cost it more:
+ * its stack, its TLS and the C library's thread code, about 70 KiB
+ * resident. KFENCE's sampling timer runs in kswapd, so it starts at once.
+ */
+#define REAPER_MIN_SLABS 64
+static atomic_uint slabs_grown;
+
 /* Make sure the background thread runs, so idle caches shrink. Outside locks and units. */
 void wakeup_reaper(void)
 {
 	/* Nothing starts during kmem_init(): the first slab grown afterwards asks again. */
-	if (!atomic_load_explicit(&kmem_initialised, memory_order_acquire))
+	if (!atomic_load_explicit(&kmem_initialised, memory_order_acquire) ||
+	    atomic_load_explicit(&reaper_started, memory_order_relaxed))
 		return;
-	if (!atomic_load_explicit(&reaper_started, memory_order_relaxed) &&
-	    !atomic_exchange(&reaper_started, true))
+	if (atomic_fetch_add_explicit(&slabs_grown, 1, memory_order_relaxed) + 1 <
+		    REAPER_MIN_SLABS &&
+	    !READ_ONCE(kfence_enabled))
+		return;
+	if (!atomic_exchange(&reaper_started, true))
 		wakeup_kswapd(NULL);
 }
 
@@ -1659,13 +1672,21 @@ int kmem_cache_init(void)
 	slab_early_init = true;
 	INIT_LIST_HEAD(&slab_caches);
 	atomic_store(&reaper_started, false);
-	memset(&kmem_cache_boot, 0, sizeof(kmem_cache_boot));
-	memset(&kmem_cache_node_boot, 0, sizeof(kmem_cache_node_boot));
-	memset(boot_nodes, 0, sizeof(boot_nodes));
+	atomic_store(&slabs_grown, 0);
+	os_clear(&kmem_cache_boot, sizeof(kmem_cache_boot));
+	os_clear(&kmem_cache_node_boot, sizeof(kmem_cache_node_boot));
+	os_clear(boot_nodes, sizeof(boot_nodes)); /* 15 KiB, of which node 0's are used */
 	/* The cache of caches and the cache of node structs describe themselves statically. */
 	kmem_cache = &kmem_cache_boot;
 	kmem_cache_node = &kmem_cache_node_boot;
-	ret = __setup_cache(kmem_cache, "kmem_cache", sizeof(struct kmem_cache),
+	/*
+	 * As in the kernel, a cache's struct ends with node pointers for the
+	 * nodes there are, not MAX_NUMNODES: 192 bytes instead of 640 with one
+	 * node, 21 to a page instead of 6.
+	 */
+	ret = __setup_cache(kmem_cache, "kmem_cache",
+			    offsetof(struct kmem_cache, node) +
+				    kmem_memory.nr_nodes * sizeof(struct kmem_cache_node *),
 			    __alignof__(struct kmem_cache), SLAB_HWCACHE_ALIGN, NULL,
 			    boot_nodes[0]);
 	if (!ret)

@@ -16,6 +16,12 @@
  *
  * kfree needs only the address: the page descriptor says whether it is a
  * slab (and of which cache) or a large allocation (and of which order).
+ *
+ * The normal caches are created at initialisation, as in the kernel; the
+ * dma-kmalloc-* and kmalloc-rcl-* ones on their first allocation
+ * (kmalloc_create_lazy()): each cache costs a kmem_cache, its node struct
+ * and a shared array, about 5 KiB resident, and most programs never ask for
+ * GFP_DMA or __GFP_RECLAIMABLE. They appear in slabinfo from then on.
  */
 #include <string.h>
 
@@ -95,16 +101,6 @@ static __always_inline enum kmalloc_cache_type kmalloc_type(gfp_t flags)
 	return (flags & __GFP_DMA) ? KMALLOC_DMA : KMALLOC_RECLAIM;
 }
 
-/* The general cache for @size (1..KMALLOC_MAX_CACHE_SIZE) and @flags. */
-struct kmem_cache *kmalloc_slab(size_t size, gfp_t flags)
-{
-	if (!size || size > KMALLOC_MAX_CACHE_SIZE)
-		return NULL;
-	struct kmem_cache *cachep = kmalloc_caches[kmalloc_type(flags)][kmalloc_index(size)];
-
-	return cachep ? cachep : kmalloc_debug_caches[kmalloc_type(flags)][kmalloc_index(size)];
-}
-
 static unsigned int kmalloc_align(unsigned int size)
 {
 	if (is_power_of_2(size))
@@ -119,37 +115,88 @@ void kmalloc_caches_reset(void)
 	memset(kmalloc_debug_caches, 0, sizeof(kmalloc_debug_caches));
 }
 
+/*
+ * The general cache of class @i for @type, made now and published in its
+ * table; another thread may have published one first. NULL when it cannot be
+ * made (no DMA zone for a DMA cache, or no memory).
+ */
+static struct kmem_cache *create_kmalloc_cache(enum kmalloc_cache_type type, unsigned int i)
+{
+	slab_flags_t flags = SLAB_KMALLOC;
+	unsigned int size = kmalloc_info[i].size;
+
+	if (type == KMALLOC_DMA) {
+		/* No DMA zone, no DMA caches: GFP_DMA kmallocs then fail with a warning. */
+		if (!populated_zone(&NODE_DATA(0)->node_zones[ZONE_DMA]))
+			return NULL;
+		flags |= SLAB_CACHE_DMA;
+	} else if (type == KMALLOC_RECLAIM) {
+		flags |= SLAB_RECLAIM_ACCOUNT;
+	}
+	struct kmem_cache *cachep = __kmem_cache_create(kmalloc_info[i].name[type], size,
+							kmalloc_align(size), flags, NULL);
+
+	if (!cachep)
+		return NULL;
+	struct kmem_cache **slot = ((cachep->flags & SLAB_DEBUG_FLAGS) || kasan_enabled()) ?
+					   &kmalloc_debug_caches[type][i] :
+					   &kmalloc_caches[type][i];
+	struct kmem_cache *old = NULL;
+
+	/* Release: a kmalloc that finds the cache finds it complete. */
+	if (__atomic_compare_exchange_n(slot, &old, cachep, false, __ATOMIC_ACQ_REL,
+					__ATOMIC_ACQUIRE))
+		return cachep;
+	/* Another thread made the same cache first: ours never held an object. */
+	kmem_cache_destroy(cachep);
+	return old;
+}
+
+/* The published cache of class @i for @type, normal or debug; NULL while there is none. */
+static __always_inline struct kmem_cache *kmalloc_cache_lookup(enum kmalloc_cache_type type,
+							       unsigned int i)
+{
+	struct kmem_cache *cachep = __atomic_load_n(&kmalloc_caches[type][i], __ATOMIC_ACQUIRE);
+
+	return cachep ? cachep : __atomic_load_n(&kmalloc_debug_caches[type][i], __ATOMIC_ACQUIRE);
+}
+
+/*
+ * First use of a dma-kmalloc-* or kmalloc-rcl-* class: make its cache. Any
+ * thread may get here, several at once (create_kmalloc_cache() keeps the
+ * first); it takes slab_mutex like kmem_cache_create(), so the rule is
+ * kmem_cache_create()'s: not from inside kmem (a constructor or a shrinker
+ * that kmallocs with these flags runs with no kmem lock held, as everywhere).
+ */
+static noinline struct kmem_cache *kmalloc_create_lazy(enum kmalloc_cache_type type, unsigned int i)
+{
+	struct kmem_cache *cachep = kmalloc_cache_lookup(type, i);
+
+	if (cachep || type == KMALLOC_NORMAL || !kmem_ready())
+		return cachep;
+	return create_kmalloc_cache(type, i);
+}
+
+/* The general cache for @size (1..KMALLOC_MAX_CACHE_SIZE) and @flags (made now
+ * if it is a DMA or reclaimable one not used before). */
+struct kmem_cache *kmalloc_slab(size_t size, gfp_t flags)
+{
+	if (!size || size > KMALLOC_MAX_CACHE_SIZE)
+		return NULL;
+	return kmalloc_create_lazy(kmalloc_type(flags), kmalloc_index(size));
+}
+
 int create_kmalloc_caches(void)
 {
 	kmalloc_caches_reset();
 	init_kmalloc_size_class();
-	for (int type = 0; type < NR_KMALLOC_TYPES; type++) {
-		slab_flags_t flags = SLAB_KMALLOC;
-
-		if (type == KMALLOC_DMA) {
-			/* No DMA zone, no DMA caches: GFP_DMA kmallocs then fail with a warning. */
-			if (!populated_zone(&NODE_DATA(0)->node_zones[ZONE_DMA]))
-				continue;
-			flags |= SLAB_CACHE_DMA;
-		} else if (type == KMALLOC_RECLAIM) {
-			flags |= SLAB_RECLAIM_ACCOUNT;
-		}
-		for (unsigned int i = 1; i <= KMALLOC_SHIFT_HIGH; i++) {
-			unsigned int size = kmalloc_info[i].size;
-
-			struct kmem_cache *cachep = __kmem_cache_create(
-				kmalloc_info[i].name[type], size, kmalloc_align(size), flags, NULL);
-
-			if (!cachep)
-				return -12;
-			if ((cachep->flags & SLAB_DEBUG_FLAGS) || kasan_enabled())
-				kmalloc_debug_caches[type][i] = cachep;
-			else
-				kmalloc_caches[type][i] = cachep;
-			/* The small caches exist now: bigger ones may keep descriptors off-slab. */
-			if (type == KMALLOC_NORMAL && size == 256)
-				slab_early_init = false;
-		}
+	/* The normal caches now; the DMA and reclaimable ones on first use. */
+	for (unsigned int i = 1; i <= KMALLOC_SHIFT_HIGH; i++) {
+		if (!create_kmalloc_cache(KMALLOC_NORMAL, i))
+			return -12;
+		/* The small caches exist now: bigger ones may keep descriptors off-slab. */
+		if (kmalloc_info[i].size == 256)
+			slab_early_init = false;
 	}
 	return 0;
 }
@@ -189,10 +236,14 @@ noinline void *__do_kmalloc_node(size_t size, gfp_t flags, int node)
 		return ZERO_SIZE_PTR;
 	if (unlikely(!kmem_ready()))
 		return NULL;
-	struct kmem_cache *cachep = kmalloc_caches[kmalloc_type(flags)][kmalloc_index(size)];
+	enum kmalloc_cache_type type = kmalloc_type(flags);
+	unsigned int i = kmalloc_index(size);
+	struct kmem_cache *cachep = __atomic_load_n(&kmalloc_caches[type][i], __ATOMIC_ACQUIRE);
 
 	if (unlikely(!cachep)) {
-		cachep = kmalloc_debug_caches[kmalloc_type(flags)][kmalloc_index(size)];
+		cachep = __atomic_load_n(&kmalloc_debug_caches[type][i], __ATOMIC_ACQUIRE);
+		if (!cachep && type != KMALLOC_NORMAL && kmalloc_create_lazy(type, i))
+			return __do_kmalloc_node(size, flags, node); /* it exists now */
 		if (cachep && kasan_enabled() && !(cachep->flags & SLAB_DEBUG_FLAGS))
 			return kasan_kmalloc(cachep, __kmalloc_cache_node(cachep, flags, node),
 					     size);
@@ -202,9 +253,13 @@ noinline void *__do_kmalloc_node(size_t size, gfp_t flags, int node)
 			return slab_debug_alloc(cachep, flags, node == -1 ? numa_node_id() : node,
 						size);
 		}
-		if (!(flags & __GFP_NOWARN))
+		if (!(flags & __GFP_NOWARN) && type == KMALLOC_DMA &&
+		    !populated_zone(&NODE_DATA(0)->node_zones[ZONE_DMA]))
 			pr_warn("%s: kmalloc(%zu, %#x): no DMA zone, so no dma-kmalloc caches\n",
 				os_comm(), size, flags);
+		else if (!(flags & __GFP_NOWARN))
+			pr_warn("%s: kmalloc(%zu, %#x): cannot create the cache %s\n", os_comm(),
+				size, flags, kmalloc_info[i].name[type]);
 		return NULL;
 	}
 	return __kmalloc_cache_node(cachep, flags, node);

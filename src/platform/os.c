@@ -86,6 +86,24 @@ void os_unreserve(void *addr, size_t size)
 	munmap(addr, size);
 }
 
+void os_clear(void *addr, size_t size)
+{
+	char *p = addr, *end = p + size;
+
+	while (p < end) {
+		char *next = (char *)ALIGN((uintptr_t)p + 1, 4096);
+		size_t n = (size_t)((next < end ? next : end) - p);
+		size_t i = 0;
+
+		/* Reading a page that was never written maps the zero page: no memory. */
+		while (i < n && !p[i])
+			i++;
+		if (i < n)
+			memset(p + i, 0, n - i);
+		p += n;
+	}
+}
+
 void *os_reserve_none(size_t size)
 {
 	void *p = mmap(NULL, size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);

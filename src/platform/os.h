@@ -23,6 +23,12 @@ void *os_remap(void *addr, size_t old_size, size_t new_size);
 bool os_mapped(const void *addr, size_t size);
 /* Give a reservation or a mapping back. */
 void os_unreserve(void *addr, size_t size);
+/*
+ * memset(@addr, 0, @size) that writes only the pages not already zero: a
+ * static table that was never written (or was cleared before) stays on the
+ * shared zero page instead of becoming resident in every process.
+ */
+void os_clear(void *addr, size_t size);
 /* Reserve @size bytes of address space that no access may touch (PROT_NONE). */
 void *os_reserve_none(size_t size);
 /* Turn [addr, addr+size), inside a reservation, back into untouchable address space. */

@@ -90,7 +90,7 @@ int percpu_init(char *base, size_t unit_size, int nr_units, bool external)
 #else
 	pcpu_asymmetric = os_membarrier_register();
 #endif
-	memset(chunk_map, 0, sizeof(chunk_map));
+	os_clear(chunk_map, sizeof(chunk_map));
 	chunks_in_use = 0;
 	for (size_t i = 0; i < PCPU_HDR_CHUNKS; i++)
 		chunk_set(i, true);
