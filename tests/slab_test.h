@@ -277,6 +277,27 @@ static __maybe_unused unsigned long all_free_pages(void)
 	return free;
 }
 
+/*
+ * Pages that shared arrays hold: a cache makes them at its first overflow,
+ * so a test that counts pages across one adds them to the count. Nothing
+ * may create or destroy caches meanwhile.
+ */
+static __maybe_unused unsigned long shared_array_pages(void)
+{
+	struct kmem_cache *c;
+	unsigned long pages = 0;
+
+	list_for_each_entry(c, &slab_caches, list)
+		for (int nid = 0; nid < kmem_memory.nr_nodes; nid++) {
+			struct array_cache *shared = c->node[nid] ? c->node[nid]->shared : NULL;
+
+			if (shared)
+				pages += 1UL << get_order(sizeof(struct alien_cache) +
+							  shared->limit * sizeof(void *));
+		}
+	return pages;
+}
+
 /* ------------------------------------------------------------ leak checks */
 
 #define LEAK_CHECK_ARENA (64UL << 20)

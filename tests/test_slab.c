@@ -323,7 +323,7 @@ Test(slab, shrink_frees_every_slab_when_nothing_is_live)
 	cr_assert(c->flags & CFLGS_OFF_SLAB);
 	cr_assert_eq(c->freelist_cache, kmalloc64);
 	kmem_cache_shrink(kmalloc64);
-	unsigned long before = all_free_pages();
+	unsigned long before = all_free_pages() + shared_array_pages();
 
 	for (int i = 0; i < 300; i++)
 		objs[i] = kmem_cache_alloc(c, GFP_KERNEL);
@@ -342,9 +342,12 @@ Test(slab, shrink_frees_every_slab_when_nothing_is_live)
 	cr_assert_eq(s.num_objs, 0);
 	cr_assert_eq(s.num_slabs, 0);
 
-	/* Every page is back once kmalloc-64 lets go of the descriptors' slabs. */
+	/*
+	 * Every page is back once kmalloc-64 lets go of the descriptors' slabs,
+	 * but for the shared arrays the overflows made.
+	 */
 	kmem_cache_shrink(kmalloc64);
-	cr_assert_eq(all_free_pages(), before);
+	cr_assert_eq(all_free_pages() + shared_array_pages(), before);
 	kmem_cache_destroy(c);
 }
 
@@ -473,7 +476,7 @@ Test(slab, slabinfo_format)
  * Slow start: a thread's array begins at the kernel's limit for the size,
  * doubles each time it runs dry, up to the cache's limit, and halves back
  * after more than three overflows in a row. The node-wide parts are sized
- * by the starting batch.
+ * by the starting batch, and the shared array is made at the first overflow.
  */
 Test(slab, arrays_start_at_the_kernel_limit_and_grow)
 {
@@ -485,8 +488,8 @@ Test(slab, arrays_start_at_the_kernel_limit_and_grow)
 	cr_assert_eq(c->limit, 1024, "64 KiB of 64-byte objects, at most 1024");
 	cr_assert_eq(c->start_limit, 120, "the kernel's limit for 64-byte objects");
 	cr_assert_eq(c->node[0]->free_limit, (1 + os_nr_cpus()) * 60 + c->num);
-	if (c->node[0]->shared)
-		cr_assert_eq(c->node[0]->shared->limit, c->shared * 60);
+	cr_assert_null(c->node[0]->shared, "the shared array is made at the first overflow");
+	cr_assert_eq(c->node[0]->shared_wanted, c->shared * 60);
 
 	objs[0] = kmem_cache_alloc(c, GFP_KERNEL);
 	cr_assert_eq(my_array(c)->limit, 240, "one refill doubles 120");
@@ -508,6 +511,11 @@ Test(slab, arrays_start_at_the_kernel_limit_and_grow)
 		       my_array(c)->avail);
 	}
 	cr_assert_geq(n, 2, "the limit never shrank");
+	if (c->shared) {
+		cr_assert_not_null(c->node[0]->shared, "overflows made no shared array");
+		cr_assert_eq(c->node[0]->shared->limit, c->shared * 60);
+		cr_assert_eq(c->node[0]->shared_wanted, 0);
+	}
 	cr_assert_eq(limits[0], 1024);
 	cr_assert_eq(limits[1], 512, "halved after the overflows");
 	cr_assert_geq(my_array(c)->limit, c->start_limit, "never below where it started");

@@ -270,10 +270,11 @@ static struct array_cache *cpu_cache_prepare(struct percpu_area *area, struct km
 }
 
 /* Shared and alien arrays come straight from the page allocator: no bootstrap order. */
-static struct array_cache *alloc_arraycache(int node, unsigned int entries, unsigned int batch)
+static struct array_cache *alloc_arraycache(int node, unsigned int entries, unsigned int batch,
+					    gfp_t gfp)
 {
 	size_t bytes = sizeof(struct alien_cache) + entries * sizeof(void *);
-	struct page *page = alloc_pages_node(node, GFP_KERNEL | __GFP_NOWARN, get_order(bytes));
+	struct page *page = alloc_pages_node(node, gfp | __GFP_NOWARN, get_order(bytes));
 
 	if (!page)
 		return NULL;
@@ -766,10 +767,15 @@ __export void *kmem_cache_alloc_node(struct kmem_cache *cachep, gfp_t flags, int
 
 /* ------------------------------------------------------------------ free */
 
-/* The array is full: move a batch to the shared array, or back to the slabs. */
-static void cache_flusharray(struct kmem_cache *cachep, struct array_cache *ac, int node,
+/*
+ * The array is full: move a batch to the shared array, or back to the slabs.
+ * Returns true when the node wants its shared array made (cache_alloc_shared()).
+ */
+static bool cache_flusharray(struct kmem_cache *cachep, struct array_cache *ac, int node,
 			     struct list_head *list)
 {
+	bool want_shared = false;
+
 	struct kmem_cache_node *n = cachep->node[node];
 
 	ac_shrink(cachep, ac);
@@ -790,11 +796,41 @@ static void cache_flusharray(struct kmem_cache *cachep, struct array_cache *ac, 
 			goto free_done;
 		}
 	}
+	want_shared = n->shared_wanted;
 	free_block(cachep, ac->entry, batchcount, node, list);
 free_done:
 	spin_unlock(&n->list_lock);
 	ac->avail -= batchcount;
 	memmove(ac->entry, &ac->entry[batchcount], sizeof(void *) * ac->avail);
+	return want_shared;
+}
+
+/*
+ * A cache's shared arrays are made at its first overflow, not with the cache
+ * as the kernel does: each is a page, and most caches of a small process
+ * never overflow a thread's array. Called outside the unit and every lock;
+ * no reclaim from a free path: if there is no page now, a later flush tries
+ * again. A retune meanwhile decides (it clears shared_wanted under the lock).
+ */
+static void cache_alloc_shared(struct kmem_cache *cachep, int node)
+{
+	struct kmem_cache_node *n = cachep->node[node];
+	unsigned int entries = READ_ONCE(n->shared_wanted);
+	struct array_cache *shared;
+
+	if (!entries)
+		return;
+	shared = alloc_arraycache(node, entries, 0xbaadf00d, GFP_NOWAIT);
+	if (!shared)
+		return;
+	spin_lock(&n->list_lock);
+	if (!n->shared && n->shared_wanted == entries) {
+		n->shared = shared;
+		WRITE_ONCE(n->shared_wanted, 0);
+		shared = NULL;
+	}
+	spin_unlock(&n->list_lock);
+	free_arraycache(shared);
 }
 
 /* Flush an alien array back to its home node. Alien lock held. */
@@ -899,9 +935,16 @@ noinline void slab_free_slow(struct kmem_cache *cachep, void *objp)
 			goto out;
 		}
 	}
+	bool want_shared = false;
+
 	if (ac->avail >= ac->limit)
-		cache_flusharray(cachep, ac, numa_node_id(), &list);
+		want_shared = cache_flusharray(cachep, ac, numa_node_id(), &list);
 	ac->entry[ac->avail++] = objp;
+	put_cpu_area(area);
+	slabs_destroy(&list);
+	if (unlikely(want_shared))
+		cache_alloc_shared(cachep, numa_node_id());
+	return;
 out:
 	put_cpu_area(area);
 	slabs_destroy(&list);
@@ -1120,7 +1163,7 @@ static struct array_cache **alloc_alien_cache(int node, unsigned int limit, unsi
 	for_each_online_node(nid) {
 		if (nid == node)
 			continue;
-		alien[nid] = alloc_arraycache(node, limit, batch);
+		alien[nid] = alloc_arraycache(node, limit, batch, GFP_KERNEL);
 		if (!alien[nid])
 			return alien; /* partial: frees go straight home for those nodes */
 	}
@@ -1129,7 +1172,7 @@ static struct array_cache **alloc_alien_cache(int node, unsigned int limit, unsi
 
 /* (Re)build the per-node parts: node structs, shared arrays, alien arrays. slab_mutex held. */
 static int setup_kmem_cache_nodes(struct kmem_cache *cachep, struct kmem_cache_node *boot,
-				  struct list_head *list)
+				  bool lazy_shared, struct list_head *list)
 {
 	int node;
 
@@ -1138,10 +1181,10 @@ static int setup_kmem_cache_nodes(struct kmem_cache *cachep, struct kmem_cache_n
 			return -ENOMEM;
 		struct kmem_cache_node *n = cachep->node[node];
 		struct array_cache *new_shared = NULL, *old_shared;
+		unsigned int entries = cachep->shared * node_batchcount(cachep);
 
-		if (cachep->shared) {
-			new_shared = alloc_arraycache(
-				node, cachep->shared * node_batchcount(cachep), 0xbaadf00d);
+		if (entries && !lazy_shared) {
+			new_shared = alloc_arraycache(node, entries, 0xbaadf00d, GFP_KERNEL);
 			if (!new_shared)
 				return -ENOMEM;
 		}
@@ -1152,6 +1195,7 @@ static int setup_kmem_cache_nodes(struct kmem_cache *cachep, struct kmem_cache_n
 		if (old_shared)
 			free_block(cachep, old_shared->entry, old_shared->avail, node, list);
 		n->shared = new_shared;
+		WRITE_ONCE(n->shared_wanted, lazy_shared ? entries : 0);
 		spin_unlock(&n->list_lock);
 		free_arraycache(old_shared);
 	}
@@ -1179,7 +1223,9 @@ static int do_tune_cpucache(struct kmem_cache *cachep, unsigned int limit, unsig
 	cachep->batchcount = batchcount;
 	WRITE_ONCE(cachep->start_limit, start); /* read by cpu_cache_prepare() and ac_shrink() */
 	cachep->shared = shared;
-	if (!atomic_load(&cachep->cpu_cache)) {
+	bool new_cache = !atomic_load(&cachep->cpu_cache);
+
+	if (new_cache) {
 		atomic_store(&cachep->cpu_cache, desc); /* a new cache: no thread has arrays */
 	} else {
 		/*
@@ -1193,7 +1239,8 @@ static int do_tune_cpucache(struct kmem_cache *cachep, unsigned int limit, unsig
 		free_percpu((void __percpu *)(uintptr_t)CPU_CACHE_OFFSET(ctx.desc));
 		list_splice(&ctx.list, &list);
 	}
-	int ret = setup_kmem_cache_nodes(cachep, boot, &list);
+	/* A new cache makes its shared arrays when it needs them; a retune at once. */
+	int ret = setup_kmem_cache_nodes(cachep, boot, new_cache, &list);
 
 	slabs_destroy(&list);
 	return ret;

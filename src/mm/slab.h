@@ -110,6 +110,7 @@ struct kmem_cache_node {
 	unsigned int free_limit; /* free objects beyond which free slabs are destroyed */
 	unsigned int colour_next; /* per-node cache colouring */
 	struct array_cache *shared; /* shared per node */
+	unsigned int shared_wanted; /* entries of a shared array to make at the first flush */
 	struct array_cache **alien; /* on other nodes (inside struct alien_cache), nr_nodes > 1 */
 	uint64_t next_reap;
 	int free_touched;
