@@ -57,6 +57,9 @@ struct array_cache {
 	void *entry[];
 };
 
+_Static_assert(offsetof(struct array_cache, objs_bytes) == offsetof(struct percpu_area, zero),
+	       "a slab map word of 0 makes kfree_fast() read the unit header's zero as objs_bytes");
+
 _Static_assert(offsetof(struct array_cache, entry) ==
 		       offsetof(struct array_cache, guard) + sizeof(void *),
 	       "guard sits right before entry[0]");
@@ -427,7 +430,8 @@ static __always_inline bool kfree_fast(const void *objp)
 		uint64_t offset =
 			(off & (PAGE_SIZE - 1)) - (uint64_t)(int64_t)(int32_t)(word >> 32);
 
-		if (likely((uint32_t)word && offset < ac->objs_bytes &&
+		/* No slab (word 0): ac is the unit's header, whose zero fails the first test. */
+		if (likely(offset < ac->objs_bytes &&
 			   offset * ac->reciprocal_buffer_size < ac->reciprocal_buffer_size &&
 			   ac->avail < ac->limit && ac_top(ac) != objp)) {
 			__builtin_prefetch(objp, 1, 3);

@@ -41,6 +41,12 @@ struct percpu_area {
 	atomic_int remote; /* PCPU_HELD and PCPU_SLOW: the fast paths only enter when zero */
 	int cpu; /* unit index, stable while the thread lives */
 	int tid; /* owner's thread id */
+	/*
+	 * Always zero: a per-CPU offset of 0 names this header, and a caller
+	 * that reads it as a structure of its own finds a zero here (kfree's
+	 * map word of a page that is no slab: an array that fits no object).
+	 */
+	unsigned int zero;
 	bool online;
 };
 
