@@ -525,6 +525,35 @@ Test(slab, arrays_start_at_the_kernel_limit_and_grow)
 	cr_assert_eq(kmem_error_count(), 0);
 }
 
+/*
+ * A thread that allocates as well as frees keeps its grown limit even when
+ * it frees more than it allocates (two frees for each allocation here): the
+ * array overflows again and again, but it was allocated from in between.
+ */
+Test(slab, mixed_use_keeps_the_grown_limit)
+{
+	struct kmem_cache *c = kmem_cache_create("mixed-limit", 64, 0, 0, NULL);
+	enum { NR = 8000 };
+	static void *objs[NR];
+	unsigned int held = 0;
+
+	cr_assert_not_null(c);
+	while (held < NR)
+		objs[held++] = kmem_cache_alloc(c, GFP_KERNEL);
+	cr_assert_eq(my_array(c)->limit, c->limit, "the allocations grew the array");
+	while (held >= 2) {
+		kmem_cache_free(c, objs[--held]);
+		kmem_cache_free(c, objs[--held]);
+		objs[held++] = kmem_cache_alloc(c, GFP_KERNEL);
+		expect(my_array(c)->limit == c->limit, "%u held: limit %u, the cache's %u", held,
+		       my_array(c)->limit, c->limit);
+	}
+	while (held)
+		kmem_cache_free(c, objs[--held]);
+	cr_assert_eq(kmem_cache_shrink(c), 0);
+	kmem_cache_destroy(c);
+}
+
 Test(slab, slabinfo_write_tunables)
 {
 	struct kmem_cache *c = kmem_cache_create("tune-test", 256, 0, 0, NULL);

@@ -224,16 +224,27 @@ static void ac_grow(struct array_cache *ac, unsigned int capacity)
 }
 
 /*
- * An array that keeps overflowing without running dry belongs to a thread
- * that frees more than it allocates: a large limit only holds memory for it,
- * so it halves back towards the cache's starting limit.
+ * An array that keeps overflowing with no allocation from it in between
+ * belongs to a thread that only frees (a consumer): a large limit only holds
+ * memory for it, so it halves back towards the cache's starting limit. A
+ * thread that allocates and frees in bursts (churn) overflows once a burst
+ * but allocates in between, and keeps its limit. Every allocation sets
+ * ->touched to 1; a flush that finds 1 makes it AC_TOUCHED_FLUSHED, still
+ * "used" for the reaper (which clears it each pass, as the kernel's does),
+ * but no longer "allocated from since the last flush".
  */
 #define AC_MAX_OVERFLOWS 3
+#define AC_TOUCHED_FLUSHED 2
 
 static void ac_shrink(struct kmem_cache *cachep, struct array_cache *ac)
 {
 	unsigned int start = READ_ONCE(cachep->start_limit);
 
+	if (ac->touched == 1) {
+		ac->touched = AC_TOUCHED_FLUSHED;
+		ac->overflows = 0;
+		return;
+	}
 	if (++ac->overflows <= AC_MAX_OVERFLOWS || ac->limit <= start)
 		return;
 	ac->overflows = 0;
