@@ -446,7 +446,8 @@ static void free_pcppages_bulk(struct zone *zone, int count, struct per_cpu_page
 	spin_unlock(&zone->lock);
 }
 
-static struct page *rmqueue_pcplist(struct zone *zone, unsigned int order, int migratetype)
+static __always_inline struct page *rmqueue_pcplist(struct zone *zone, unsigned int order,
+						    int migratetype)
 {
 	struct percpu_area *area = get_cpu_area();
 
@@ -724,7 +725,7 @@ static void prep_compound_page(struct page *page, unsigned int order)
 	page[1].compound_order = order;
 }
 
-static void prep_new_page(struct page *page, unsigned int order, gfp_t gfp)
+static __always_inline void prep_new_page(struct page *page, unsigned int order, gfp_t gfp)
 {
 	/*
 	 * Its memory came back from the OS as zeroes. Not so with a caller's
@@ -744,8 +745,9 @@ static void prep_new_page(struct page *page, unsigned int order, gfp_t gfp)
 		prep_compound_page(page, order);
 }
 
-static struct page *get_page_from_freelist(gfp_t gfp, unsigned int order, unsigned int alloc_flags,
-					   const struct alloc_context *ac)
+static __always_inline struct page *get_page_from_freelist(gfp_t gfp, unsigned int order,
+							   unsigned int alloc_flags,
+							   const struct alloc_context *ac)
 {
 	for (struct zone **z = ac->zonelist; *z; z++) {
 		struct zone *zone = *z;
