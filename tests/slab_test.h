@@ -245,6 +245,15 @@ static __maybe_unused void slab_check(struct kmem_cache *c)
 		slab_check_node(c, nid);
 }
 
+/* A test's end: lists consistent, nothing live, the cache gone, no error reported. */
+static __maybe_unused void slab_check_and_destroy(struct kmem_cache *c)
+{
+	slab_check(c);
+	cr_assert_eq(kmem_cache_shrink(c), 0, "%s still has live objects", c->name);
+	kmem_cache_destroy(c);
+	cr_assert_eq(kmem_error_count(), 0);
+}
+
 /* ------------------------------------------------------------ per-thread arrays */
 
 /* The calling thread's array cache for @c (the thread must have allocated before). */

@@ -519,10 +519,7 @@ Test(slab, arrays_start_at_the_kernel_limit_and_grow)
 	cr_assert_eq(limits[0], 1024);
 	cr_assert_eq(limits[1], 512, "halved after the overflows");
 	cr_assert_geq(my_array(c)->limit, c->start_limit, "never below where it started");
-	slab_check(c);
-	cr_assert_eq(kmem_cache_shrink(c), 0);
-	kmem_cache_destroy(c);
-	cr_assert_eq(kmem_error_count(), 0);
+	slab_check_and_destroy(c);
 }
 
 /*
@@ -550,8 +547,7 @@ Test(slab, mixed_use_keeps_the_grown_limit)
 	}
 	while (held)
 		kmem_cache_free(c, objs[--held]);
-	cr_assert_eq(kmem_cache_shrink(c), 0);
-	kmem_cache_destroy(c);
+	slab_check_and_destroy(c);
 }
 
 Test(slab, slabinfo_write_tunables)

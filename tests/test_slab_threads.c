@@ -573,10 +573,7 @@ Test(slab_threads, first_free_of_a_handed_over_object_goes_home)
 		      "the thread's first allocation reused the object it was given");
 	for (int i = 1; i < 4; i++)
 		kmem_cache_free(c, mine[i]);
-	slab_check(c);
-	cr_assert_eq(kmem_cache_shrink(c), 0);
-	kmem_cache_destroy(c);
-	cr_assert_eq(kmem_error_count(), 0);
+	slab_check_and_destroy(c);
 }
 
 Test(slab_threads, exiting_thread_gives_its_array_back)

@@ -94,9 +94,6 @@ static int cmp_page(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static struct page *pairs[64]; /* order-1 blocks fragment_arena() also holds */
-static size_t nr_pairs;
-
 /*
  * Take every page at order 0, then give back every other frame: no free
  * block larger than one page is left anywhere. Returns the frames still
@@ -127,16 +124,6 @@ static size_t fragment_arena(struct page ***held)
 			pages[kept++] = pages[i];
 	}
 	drain_all_pages(NULL);
-	/*
-	 * The reserve that the atomic allocations could not take may hold two
-	 * neighbouring free frames, depending on where kmem's own pages lie:
-	 * take those pairs too (now that enough is free to pass the watermark).
-	 */
-	struct page *pair;
-
-	nr_pairs = 0;
-	while (nr_pairs < ARRAY_SIZE(pairs) && (pair = alloc_pages(GFP_ATOMIC | __GFP_NOWARN, 1)))
-		pairs[nr_pairs++] = pair;
 	*held = pages;
 	return kept;
 }
@@ -146,9 +133,6 @@ static void release_frames(struct page **pages, size_t n)
 	for (size_t i = 0; i < n; i++)
 		__free_pages(pages[i], 0);
 	free(pages);
-	for (size_t i = 0; i < nr_pairs; i++)
-		__free_pages(pairs[i], 1);
-	nr_pairs = 0;
 }
 
 /* ------------------------------------------------------------ sizes and contents */

@@ -785,9 +785,8 @@ __export void *kmem_cache_alloc_node(struct kmem_cache *cachep, gfp_t flags, int
 static bool cache_flusharray(struct kmem_cache *cachep, struct array_cache *ac, int node,
 			     struct list_head *list)
 {
-	bool want_shared = false;
-
 	struct kmem_cache_node *n = cachep->node[node];
+	bool want_shared = false;
 
 	ac_shrink(cachep, ac);
 	/* Down to limit - batchcount: a batch, or more when the limit just halved. */
@@ -918,7 +917,7 @@ noinline void slab_free_slow(struct kmem_cache *cachep, void *objp)
 		slabs_destroy(&list);
 		return;
 	}
-	bool first_use = !cpu_cache_get(area, cachep)->limit;
+	bool first_use = !cpu_cache_get(area, cachep)->limit, want_shared = false;
 	struct array_cache *ac = cpu_cache_prepare(area, cachep);
 
 	if (unlikely(ac_top(ac) == objp)) {
@@ -946,19 +945,14 @@ noinline void slab_free_slow(struct kmem_cache *cachep, void *objp)
 			goto out;
 		}
 	}
-	bool want_shared = false;
-
 	if (ac->avail >= ac->limit)
 		want_shared = cache_flusharray(cachep, ac, numa_node_id(), &list);
 	ac->entry[ac->avail++] = objp;
+out:
 	put_cpu_area(area);
 	slabs_destroy(&list);
 	if (unlikely(want_shared))
 		cache_alloc_shared(cachep, numa_node_id());
-	return;
-out:
-	put_cpu_area(area);
-	slabs_destroy(&list);
 }
 
 __export void kmem_cache_free(struct kmem_cache *cachep, void *objp)

@@ -50,7 +50,7 @@ struct array_cache {
 	 * which fails every check and sends kfree to its slow path).
 	 */
 	unsigned int objs_bytes; /* cachep->objs_bytes */
-	unsigned int overflows; /* flushes since the array last ran dry (cache_flusharray) */
+	unsigned int overflows; /* flushes with no allocation in between (ac_shrink()) */
 	uint64_t reciprocal_buffer_size; /* cachep's */
 	struct kmem_cache *cachep;
 	void *guard; /* always NULL: what ac_top() reads when the array is empty */

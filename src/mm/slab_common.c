@@ -241,9 +241,10 @@ noinline void *__do_kmalloc_node(size_t size, gfp_t flags, int node)
 	struct kmem_cache *cachep = __atomic_load_n(&kmalloc_caches[type][i], __ATOMIC_ACQUIRE);
 
 	if (unlikely(!cachep)) {
-		cachep = __atomic_load_n(&kmalloc_debug_caches[type][i], __ATOMIC_ACQUIRE);
-		if (!cachep && type != KMALLOC_NORMAL && kmalloc_create_lazy(type, i))
-			return __do_kmalloc_node(size, flags, node); /* it exists now */
+		/* A debug (or KASAN) cache, or a DMA or reclaimable class's first use. */
+		cachep = kmalloc_create_lazy(type, i);
+		if (cachep && !(cachep->flags & SLAB_DEBUG_FLAGS) && !kasan_enabled())
+			return __kmalloc_cache_node(cachep, flags, node);
 		if (cachep && kasan_enabled() && !(cachep->flags & SLAB_DEBUG_FLAGS))
 			return kasan_kmalloc(cachep, __kmalloc_cache_node(cachep, flags, node),
 					     size);
