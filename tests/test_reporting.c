@@ -454,8 +454,13 @@ Test(reporting, background_thread_reports_aged_low_order_blocks)
 	}
 	cr_assert_geq(reported, want - want / 16, "after 15 s %lu of %lu pages reported", reported,
 		      want);
-	cr_assert_leq(intact, want / 16, "after 15 s %lu of %lu freed pages still resident", intact,
-		      want);
+	/*
+	 * The reporter stops looking at low-order blocks once fewer than its
+	 * backlog (16 MiB) of them are unreported, so on a slow build up to
+	 * that much may stay resident by design.
+	 */
+	cr_assert_leq(intact, (16 * MiB) >> PAGE_SHIFT,
+		      "after 15 s %lu of %lu freed pages still resident", intact, want);
 	cr_assert_eq(intact_pages(&pinned, 7), blocks_bytes(&pinned) >> PAGE_SHIFT,
 		     "a block in use was discarded");
 	free_blocks(&pinned);
