@@ -262,6 +262,16 @@ void kmem_free(void *ptr)
 	free_slow(ptr, __builtin_return_address(0));
 }
 
+#ifdef KMEM_MALLOC_OVERRIDE
+/*
+ * libkmem-malloc.so: malloc and free are aliases, not a jump to kmem_malloc
+ * and kmem_free (override.c has the other names). An alias must sit next to
+ * its target; its return address is the program's as kmem_free() expects.
+ */
+__export void *malloc(size_t size) __attribute__((alias("kmem_malloc")));
+__export void free(void *ptr) __attribute__((alias("kmem_free")));
+#endif
+
 unsigned long kmem_foreign_frees(void)
 {
 	return atomic_load(&foreign_frees);

@@ -15,17 +15,11 @@
 
 void cfree(void *ptr);
 
-/* Each is one jump to its kmem_* implementation (hidden, so a direct one). */
-__export void *malloc(size_t size)
-{
-	return kmem_malloc(size);
-}
-
-__export void free(void *ptr)
-{
-	kmem_free(ptr);
-}
-
+/*
+ * Each is one jump to its kmem_* implementation (hidden, so a direct one);
+ * malloc and free, the hottest, are the implementations themselves under a
+ * second name (malloc.c, KMEM_MALLOC_OVERRIDE).
+ */
 __export void cfree(void *ptr)
 {
 	kmem_free(ptr);
