@@ -442,6 +442,36 @@ static bool in_kmem_path(const void *func)
 	return false;
 }
 
+/*
+ * C++'s global operator new and delete, every variant (mangled _Znw, _Zna,
+ * _Zdl, _Zda: new, new[], delete, delete[]), call malloc and free: not
+ * owners either, so a report names the function with the new expression.
+ * Known by name, since libstdc++ may be any build or absent (dladdr()
+ * allocates nothing, dlsym() of a missing name would); each answer is
+ * cached by function start, as only a few functions ever come first.
+ */
+#define CXX_VERDICTS 64
+static _Atomic uintptr_t cxx_verdicts[CXX_VERDICTS]; /* function start, | 1 for an operator */
+
+static bool cxx_allocation_operator(const void *func)
+{
+	uintptr_t f = (uintptr_t)func;
+	_Atomic uintptr_t *slot = &cxx_verdicts[(f >> 4) % CXX_VERDICTS];
+	uintptr_t v = atomic_load_explicit(slot, memory_order_relaxed);
+
+	if (!f)
+		return false;
+	if (!(f & 1) && (v & ~1UL) == f)
+		return v & 1;
+	const char *name = os_symbol_at(func);
+	bool op = name && (!strncmp(name, "_Znw", 4) || !strncmp(name, "_Zna", 4) ||
+			   !strncmp(name, "_Zdl", 4) || !strncmp(name, "_Zda", 4));
+
+	if (!(f & 1)) /* an odd start would not survive the tag bit: asked again each time */
+		atomic_store_explicit(slot, f | op, memory_order_relaxed);
+	return op;
+}
+
 noinline void set_track(struct track *t)
 {
 	struct stack_frame frames[TRACK_ADDRS_COUNT + 16];
@@ -450,6 +480,8 @@ noinline void set_track(struct track *t)
 	register_kmem_path();
 	nr = stack_trace_save(frames, ARRAY_SIZE(frames));
 	while (first < nr && in_kmem_path(frames[first].func))
+		first++;
+	while (first < nr && cxx_allocation_operator(frames[first].func))
 		first++;
 	memset(t->addrs, 0, sizeof(t->addrs));
 	for (unsigned int i = 0; first + i < nr && i < TRACK_ADDRS_COUNT; i++)

@@ -126,6 +126,15 @@ int os_move_pages(void *from, void *to, size_t size)
 	return p == MAP_FAILED ? -errno : 0;
 }
 
+const char *os_symbol_at(const void *addr)
+{
+	Dl_info info;
+
+	if (dladdr(addr, &info) && info.dli_sname && info.dli_saddr == addr)
+		return info.dli_sname;
+	return NULL;
+}
+
 const char *os_symbolize(const void *addr, char *buf, size_t size)
 {
 	Dl_info info;

@@ -43,6 +43,8 @@ int os_unmap_fixed(void *addr, size_t size);
 int os_move_pages(void *from, void *to, size_t size);
 /* "symbol+0xoff" for a code address, or its hex value; returns @buf. */
 const char *os_symbolize(const void *addr, char *buf, size_t size);
+/* The dynamic symbol that starts exactly at @addr, or NULL. Allocates nothing. */
+const char *os_symbol_at(const void *addr);
 /* Drop the contents of [addr, addr+size): the memory reads as zero afterwards. */
 int os_discard(void *addr, size_t size);
 /* Make [addr, addr+size) (page aligned) readable and writable, or untouchable. 0 or -errno. */

@@ -154,6 +154,24 @@ if [ -n "$cc" ]; then
 		fail "--debug=U: kmem's own allocations reported: $(cat "$tmp/leak.err")"
 	[ $failures -eq 0 ] && echo "ok: --debug=U leak report"
 
+	# C++: the owner is the function with the new expression, not libstdc++'s operator new
+	cxx=$(command -v g++ || true)
+	if [ -n "$cxx" ]; then
+		"$cxx" -O1 -g -rdynamic -o "$tmp/leak_new" "$src/tests/programs/leak_new.cpp"
+		"$run" --debug=U -- "$tmp/leak_new" 2>"$tmp/leak_new.err" ||
+			fail "--debug=U: the leaking C++ program failed"
+		grep -q '^kmem: Allocated in _Z9leaky_newi+0x[0-9a-f]* (leak_new)' "$tmp/leak_new.err" ||
+			fail "--debug=U: new's leak is not charged to leaky_new: $(cat "$tmp/leak_new.err")"
+		grep -q '^kmem: Allocated in _Z15leaky_new_arrayi+0x[0-9a-f]* (leak_new)' \
+			"$tmp/leak_new.err" ||
+			fail "--debug=U: new[]'s leak is not charged to leaky_new_array"
+		grep -q '_Zn[wa]' "$tmp/leak_new.err" &&
+			fail "--debug=U: the report names operator new: $(cat "$tmp/leak_new.err")"
+		grep -q '4 objects remaining' "$tmp/leak_new.err" ||
+			fail "--debug=U: not 4 leaked nodes"
+		[ $failures -eq 0 ] && echo "ok: --debug=U leak report for new and new[]"
+	fi
+
 	# kmem_exit() under the preload refuses, and malloc's blocks stay valid
 	"$cc" -O1 -I"$src/include" -o "$tmp/kmem_exit" "$src/tests/programs/kmem_exit.c" \
 		-L"$build" -lkmem -Wl,-rpath,"$build"
