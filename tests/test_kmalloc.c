@@ -129,6 +129,127 @@ Test(kmalloc, every_size_maps_to_its_class)
 	}
 }
 
+/* The bytes of class @i of kmalloc_index(): 2^i, but for 1 (96) and 2 (192). */
+static unsigned int index_bytes(unsigned int i)
+{
+	return i == 1 ? 96 : i == 2 ? 192 : 1U << i;
+}
+
+/*
+ * What the header's inline kmalloc() finds for class @i once kmem is up: the
+ * general cache, or NULL in the sanitizer builds, whose caches all take
+ * __kmalloc() (to poison past the size asked for).
+ */
+static struct kmem_cache *inline_cache(unsigned int i)
+{
+	struct kmem_cache *s = kmalloc_caches[KMALLOC_NORMAL][i];
+
+	if (kasan_enabled())
+		cr_assert_null(s, "a sanitizer build with kmalloc-%u in the inline table",
+			       index_bytes(i));
+	return kasan_enabled() ? kmalloc_slab(index_bytes(i), GFP_KERNEL) : s;
+}
+
+/* kmalloc(@n) with @n a constant: the header's inline path. */
+#define EXPECT_CONSTANT_KMALLOC(n)                                                                 \
+	do {                                                                                       \
+		void *p = kmalloc(n, GFP_KERNEL);                                                  \
+		unsigned int i = class_of(n);                                                      \
+		char name[32];                                                                     \
+                                                                                                   \
+		snprintf(name, sizeof(name), "kmalloc-%s", classes[i].suffix);                     \
+		expect(p && !strcmp(virt_to_cache(p)->name, name),                                 \
+		       "kmalloc(" #n "): from %s, not %s", p ? virt_to_cache(p)->name : "nowhere", \
+		       name);                                                                      \
+		expect(virt_to_cache(p) == inline_cache(kmalloc_index(n)),                         \
+		       "kmalloc(" #n ") is not from kmalloc_caches[]");                            \
+		kfree(p);                                                                          \
+	} while (0)
+
+/*
+ * A size the compiler knows picks its cache at compile time, as in the
+ * kernel: kmalloc_index() (the header's ladder) must agree with the
+ * run-time table for every size, and such a kmalloc must land in the
+ * general cache of its class, at every class boundary.
+ */
+Test(kmalloc, constant_sizes_pick_their_cache_at_compile_time)
+{
+	for (size_t n = 1; n <= KMALLOC_MAX_CACHE_SIZE; n++)
+		expect(index_bytes(kmalloc_index(n)) == classes[class_of(n)].size,
+		       "kmalloc_index(%zu) = %u (%u bytes), the class holds %u", n,
+		       kmalloc_index(n), index_bytes(kmalloc_index(n)), classes[class_of(n)].size);
+	EXPECT_CONSTANT_KMALLOC(1);
+	EXPECT_CONSTANT_KMALLOC(8);
+	EXPECT_CONSTANT_KMALLOC(9);
+	EXPECT_CONSTANT_KMALLOC(16);
+	EXPECT_CONSTANT_KMALLOC(24);
+	EXPECT_CONSTANT_KMALLOC(64);
+	EXPECT_CONSTANT_KMALLOC(65);
+	EXPECT_CONSTANT_KMALLOC(96);
+	EXPECT_CONSTANT_KMALLOC(97);
+	EXPECT_CONSTANT_KMALLOC(128);
+	EXPECT_CONSTANT_KMALLOC(129);
+	EXPECT_CONSTANT_KMALLOC(192);
+	EXPECT_CONSTANT_KMALLOC(193);
+	EXPECT_CONSTANT_KMALLOC(512);
+	EXPECT_CONSTANT_KMALLOC(2048);
+	EXPECT_CONSTANT_KMALLOC(4097);
+	EXPECT_CONSTANT_KMALLOC(8192);
+	/* Constant, but not for the inline path: size 0, a large size, DMA, reclaimable. */
+	cr_assert_eq(kmalloc(0, GFP_KERNEL), ZERO_SIZE_PTR);
+	void *large = kmalloc(8193, GFP_KERNEL);
+
+	cr_assert_not_null(large);
+	cr_assert_eq(ksize(large), 4 * PAGE_SIZE);
+	kfree(large);
+	void *rcl = kmalloc(64, GFP_KERNEL | __GFP_RECLAIMABLE);
+
+	cr_assert_str_eq(virt_to_cache(rcl)->name, "kmalloc-rcl-64");
+	kfree(rcl);
+	/* __GFP_ZERO through the inline path. */
+	unsigned char *z = kmalloc(200, GFP_KERNEL);
+
+	memset(z, 0xa5, 200);
+	kfree(z);
+	z = kzalloc(200, GFP_KERNEL);
+	cr_assert(all_bytes(z, 0, 200), "kzalloc(200) handed out a dirty object");
+	kfree(z);
+}
+
+/* The header's kmalloc() is inline; the library still exports kmalloc for older binaries. */
+extern void *kmalloc_exported(size_t size, gfp_t flags) __asm__("kmalloc");
+
+Test(kmalloc, the_exported_kmalloc_symbol_still_allocates)
+{
+	void *(*volatile fn)(size_t, gfp_t) = kmalloc_exported;
+	void *p = fn(100, GFP_KERNEL);
+
+	cr_assert_not_null(p);
+	cr_assert_str_eq(virt_to_cache(p)->name, "kmalloc-128");
+	kfree(p);
+	cr_assert_eq(fn(0, GFP_KERNEL), ZERO_SIZE_PTR);
+	p = fn(20000, GFP_KERNEL);
+	cr_assert_not_null(p);
+	cr_assert_eq(ksize(p), 8 * PAGE_SIZE);
+	kfree(p);
+}
+
+/* A program that never called kmem_init(): the table is empty, and __kmalloc() initialises kmem. */
+Test(kmalloc_boot, constant_size_kmalloc_before_kmem_init)
+{
+	setenv("KMEM_MEM", "64M", 1);
+	cr_assert_null(kmalloc_caches[KMALLOC_NORMAL][kmalloc_index(64)]);
+	void *p = kmalloc(64, GFP_KERNEL);
+
+	cr_assert_not_null(p);
+	cr_assert_str_eq(virt_to_cache(p)->name, "kmalloc-64");
+	cr_assert_eq(virt_to_cache(p), inline_cache(kmalloc_index(64)));
+	kfree(p);
+	kmem_exit();
+	cr_assert_null(kmalloc_caches[KMALLOC_NORMAL][kmalloc_index(64)], "kmem_exit() left it");
+	unsetenv("KMEM_MEM");
+}
+
 /* Above 8 KiB: a compound block of PAGE_SIZE << get_order(size). */
 Test(kmalloc, large_kmalloc_from_the_page_allocator)
 {

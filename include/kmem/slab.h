@@ -80,7 +80,72 @@ static inline void *kmem_cache_zalloc(struct kmem_cache *s, gfp_t flags)
 #define KMALLOC_MIN_SIZE 8
 #define ARCH_KMALLOC_MINALIGN 8
 
-void *kmalloc(size_t size, gfp_t flags);
+/*
+ * The general caches, by type and class (mm/slab_common.c). An entry is
+ * NULL until its cache exists (a DMA or reclaimable class is made on first
+ * use) and stays NULL for a debug cache (KMEM_DEBUG) and in sanitizer
+ * builds: kmalloc() then takes __kmalloc(), which knows what to do.
+ */
+enum kmalloc_cache_type { KMALLOC_NORMAL, KMALLOC_RECLAIM, KMALLOC_DMA, NR_KMALLOC_TYPES };
+extern struct kmem_cache *kmalloc_caches[NR_KMALLOC_TYPES][KMALLOC_SHIFT_HIGH + 1];
+
+/*
+ * The class of @size (1 .. KMALLOC_MAX_CACHE_SIZE): class i holds 2^i
+ * bytes, but for 1 (96 bytes) and 2 (192). Written as the kernel's ladder
+ * so that a constant size folds to a constant class.
+ */
+static __attribute__((always_inline)) inline unsigned int kmalloc_index(size_t size)
+{
+	if (size <= KMALLOC_MIN_SIZE)
+		return 3;
+	if (size > 64 && size <= 96)
+		return 1;
+	if (size > 128 && size <= 192)
+		return 2;
+	if (size <= 16)
+		return 4;
+	if (size <= 32)
+		return 5;
+	if (size <= 64)
+		return 6;
+	if (size <= 128)
+		return 7;
+	if (size <= 256)
+		return 8;
+	if (size <= 512)
+		return 9;
+	if (size <= 1024)
+		return 10;
+	if (size <= 2048)
+		return 11;
+	if (size <= 4096)
+		return 12;
+	return 13;
+}
+
+/* kmalloc() for any size: the class looked up at run time. */
+void *__kmalloc(size_t size, gfp_t flags);
+
+/*
+ * As the kernel's: a size the compiler knows picks its cache at compile
+ * time, and the allocation is kmem_cache_alloc() from it; any other size,
+ * a DMA or reclaimable allocation, or a class whose cache is not there
+ * goes through __kmalloc(). The library still exports kmalloc itself, for
+ * programs built against an older header and for function pointers.
+ */
+static __attribute__((always_inline)) inline void *kmalloc(size_t size, gfp_t flags)
+{
+	if (__builtin_constant_p(size) && size && size <= KMALLOC_MAX_CACHE_SIZE &&
+	    !(flags & (__GFP_DMA | __GFP_RECLAIMABLE))) {
+		struct kmem_cache *s = __atomic_load_n(
+			&kmalloc_caches[KMALLOC_NORMAL][kmalloc_index(size)], __ATOMIC_ACQUIRE);
+
+		if (__builtin_expect(s != NULL, 1))
+			return kmem_cache_alloc(s, flags);
+	}
+	return __kmalloc(size, flags);
+}
+
 void *kmalloc_node(size_t size, gfp_t flags, int node);
 void kfree(const void *objp);
 void kfree_sensitive(const void *objp);

@@ -30,8 +30,6 @@
 #include "platform/os.h"
 #include "slab.h"
 
-enum kmalloc_cache_type { KMALLOC_NORMAL, KMALLOC_RECLAIM, KMALLOC_DMA, NR_KMALLOC_TYPES };
-
 /*
  * The caches the inline kmalloc() serves from. A debug cache is not in it
  * but in kmalloc_debug_caches, so that kmalloc takes __do_kmalloc_node(),
@@ -39,7 +37,7 @@ enum kmalloc_cache_type { KMALLOC_NORMAL, KMALLOC_RECLAIM, KMALLOC_DMA, NR_KMALL
  * inline path stays as it is. In ASan builds every cache is there, so that
  * the bytes past the size asked for are poisoned (kasan_kmalloc).
  */
-static struct kmem_cache *kmalloc_caches[NR_KMALLOC_TYPES][KMALLOC_SHIFT_HIGH + 1];
+__export struct kmem_cache *kmalloc_caches[NR_KMALLOC_TYPES][KMALLOC_SHIFT_HIGH + 1];
 static struct kmem_cache *kmalloc_debug_caches[NR_KMALLOC_TYPES][KMALLOC_SHIFT_HIGH + 1];
 
 static const struct {
@@ -60,29 +58,10 @@ static const struct {
 #undef INIT_KMALLOC_INFO
 };
 
-/* Class index for sizes 1..192, by (size - 1) / 8. */
-static const unsigned char size_index[24] = {
-	3, /* 8 */ 4,	/* 16 */ 5,  /* 24 */ 5,  /* 32 */ 6,  /* 40 */ 6, /* 48 */
-	6, /* 56 */ 6,	/* 64 */ 1,  /* 72 */ 1,  /* 80 */ 1,  /* 88 */ 1, /* 96 */
-	7, /* 104 */ 7, /* 112 */ 7, /* 120 */ 7, /* 128 */ 2, /* 136 */ 2, /* 144 */
-	2, /* 152 */ 2, /* 160 */ 2, /* 168 */ 2, /* 176 */ 2, /* 184 */ 2, /* 192 */
-};
-
-/*
- * The class of @size (1..KMALLOC_MAX_CACHE_SIZE) the kernel's way: the table
- * up to 192, fls() above. The fast path reads kmalloc_size_class[] instead.
- */
-static __always_inline unsigned int kmalloc_index(size_t size)
-{
-	if (size <= 192)
-		return size_index[(size - 1) / 8];
-	return (unsigned int)fls_long(size - 1);
-}
-
 /*
  * kmalloc's fast path reads the class from one table instead: every size up
  * to 8 KiB in steps of 8 (sizes above 192 have power-of-two classes, so no
- * step of 8 straddles two), one byte each, filled from kmalloc_index() when
+ * step of 8 straddles two), one byte each, filled from kmalloc_index() (<kmem/slab.h>) when
  * the caches are created. All zero before that: class 0 has no cache, so a
  * kmalloc before kmem_init() takes the slow path, which initialises kmem.
  */
@@ -271,7 +250,7 @@ noinline void *__do_kmalloc_node(size_t size, gfp_t flags, int node)
  * kmem is initialised). Size 0, large sizes, DMA and reclaimable classes,
  * and the first call before kmem_init() take __do_kmalloc_node().
  */
-__export void *kmalloc(size_t size, gfp_t flags)
+__export void *__kmalloc(size_t size, gfp_t flags)
 {
 	if (likely(size - 1 < KMALLOC_MAX_CACHE_SIZE &&
 		   !(flags & (__GFP_DMA | __GFP_RECLAIMABLE)))) {
@@ -283,6 +262,14 @@ __export void *kmalloc(size_t size, gfp_t flags)
 	}
 	return __do_kmalloc_node(size, flags, -1);
 }
+
+/*
+ * The exported kmalloc, which <kmem/slab.h> makes inline: programs built
+ * against an older header, dlsym() and function pointers reach it. It is
+ * __kmalloc under a second name (an alias in assembly, as C cannot name it
+ * next to the header's inline kmalloc()).
+ */
+__asm__(".globl kmalloc\n\t.type kmalloc, %function\n\t.set kmalloc, __kmalloc");
 
 __export void *kmalloc_node(size_t size, gfp_t flags, int node)
 {
