@@ -114,6 +114,85 @@ Test(malloc, sizes_between_powers_of_two_use_the_malloc_classes)
 }
 
 /*
+ * Above kmalloc-8k, up to 64 KiB: malloc's large slab classes, each made on
+ * its first use, filling its slab; a block freed stays in the thread's array
+ * and is the next one of its class handed out. Above 64 KiB: whole pages.
+ */
+Test(malloc, sizes_up_to_64k_use_the_large_malloc_classes)
+{
+	static const struct {
+		size_t size, usable;
+		const char *cache;
+		unsigned int per_slab;
+		int pages;
+	} cases[] = {
+		{ 8193, 10880, "malloc-10880", 3, 8 }, { 10880, 10880, "malloc-10880", 3, 8 },
+		{ 10881, 16384, "malloc-16k", 1, 4 },  { 16384, 16384, "malloc-16k", 1, 4 },
+		{ 16385, 32768, "malloc-32k", 1, 8 },  { 32768, 32768, "malloc-32k", 1, 8 },
+		{ 40000, 65536, "malloc-64k", 1, 16 }, { 65536, 65536, "malloc-64k", 1, 16 },
+	};
+	struct slabinfo_line line;
+
+	cr_assert_not(slabinfo_find(NULL, "malloc-16k", &line), "made before its first use");
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		void *p = kmem_malloc(cases[i].size);
+
+		check_block(p, cases[i].size, MALLOC_ALIGN);
+		cr_assert_eq(kmem_malloc_usable_size(p), cases[i].usable, "%zu bytes took %zu",
+			     cases[i].size, kmem_malloc_usable_size(p));
+		cr_assert(slabinfo_find(NULL, cases[i].cache, &line), "no %s", cases[i].cache);
+		cr_assert_eq(line.objperslab, cases[i].per_slab, "%s: %u a slab", cases[i].cache,
+			     line.objperslab);
+		cr_assert_eq(line.pagesperslab, cases[i].pages, "%s: %d pages a slab",
+			     cases[i].cache, line.pagesperslab);
+		kmem_free(p);
+		void *again = kmem_malloc(cases[i].size);
+
+		cr_assert_eq(again, p, "%s: the block just freed is not the next one",
+			     cases[i].cache);
+		kmem_free(again);
+	}
+	void *pages = kmem_malloc(64 * KiB + 1);
+
+	check_block(pages, 64 * KiB + 1, PAGE_SIZE);
+	cr_assert_eq(kmem_malloc_usable_size(pages), 128 * KiB, "above 64 KiB: an order-5 block");
+	kmem_free(pages);
+}
+
+/* Threads racing to make the same large class: one cache, the others' destroyed unused. */
+static void *first_16k(void *arg)
+{
+	void **out = arg;
+
+	*out = kmem_malloc(12 * KiB);
+	return NULL;
+}
+
+Test(malloc, a_large_class_made_by_racing_threads_is_made_once)
+{
+	enum { NR = 6 };
+	pthread_t th[NR];
+	void *p[NR];
+
+	for (int i = 0; i < NR; i++)
+		cr_assert_eq(pthread_create(&th[i], NULL, first_16k, &p[i]), 0);
+	for (int i = 0; i < NR; i++)
+		pthread_join(th[i], NULL);
+	char *text = slabinfo_read();
+	unsigned int found = 0;
+
+	for (char *line = strstr(text, "\nmalloc-16k "); line;
+	     line = strstr(line + 1, "\nmalloc-16k "))
+		found++;
+	cr_assert_eq(found, 1, "malloc-16k listed %u times", found);
+	for (int i = 0; i < NR; i++) {
+		check_block(p[i], 12 * KiB, MALLOC_ALIGN);
+		cr_assert_eq(kmem_malloc_usable_size(p[i]), 16 * KiB);
+		kmem_free(p[i]);
+	}
+}
+
+/*
  * kmem_exit() destroys the caches malloc's table points at: the table is
  * forgotten with them, and the next allocation (or kmem_init) brings kmem
  * and malloc's classes up again.
@@ -138,6 +217,15 @@ Test(malloc, kmem_exit_then_malloc_starts_again)
 	p = kmem_malloc(300);
 	check_block(p, 300, MALLOC_ALIGN);
 	cr_assert_eq(kmem_malloc_usable_size(p), 384);
+	kmem_free(p);
+	/* The large classes too: forgotten with their caches, made again on first use. */
+	p = kmem_malloc(20 * KiB);
+	kmem_free(p);
+	kmem_exit();
+	p = kmem_malloc(20 * KiB);
+	check_block(p, 20 * KiB, MALLOC_ALIGN);
+	cr_assert_eq(kmem_malloc_usable_size(p), 32 * KiB);
+	cr_assert(slabinfo_find(NULL, "malloc-32k", &line), "no malloc-32k after kmem_exit");
 	kmem_free(p);
 }
 

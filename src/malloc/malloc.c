@@ -65,6 +65,29 @@ static const struct {
 };
 
 /*
+ * Above kmalloc-8k, up to 64 KiB: slab caches too, made on first use, where
+ * kmalloc takes whole pages from the buddy allocator (a compound block, the
+ * zone lock from order 4) for every block. The sizes fill the slab SLAB
+ * picks for them (the smallest order that wastes at most an eighth, at most
+ * order 3 while one object fits: calculate_slab_order), so
+ * no block takes more memory than the pages kmalloc would give it, and a
+ * freed block stays in the thread's array (8 of them, the kernel's limit for
+ * objects above a page) for the next allocation, as tcmalloc and mimalloc
+ * keep blocks this size. Slab classes of SLAB's kmalloc went up to 32 MiB.
+ */
+static const struct {
+	const char *name;
+	unsigned int size;
+} malloc_large_classes[] = {
+	{ "malloc-10880", 10880 }, /* 3 in 8 pages */
+	{ "malloc-16k", 16384 }, /* 1 in 4 pages */
+	{ "malloc-32k", 32768 }, /* 1 in 8 pages */
+	{ "malloc-64k", 65536 }, /* 1 in 16 pages */
+};
+#define MALLOC_LARGE_MAX (64U << 10)
+static struct kmem_cache *malloc_large_cache[ARRAY_SIZE(malloc_large_classes)];
+
+/*
  * malloc's fast path: malloc_size_cache[(size + 15) >> 4] is the cache for
  * any size up to KMALLOC_MAX_CACHE_SIZE, the smallest of kmalloc's (never
  * kmalloc-8) and malloc's own that holds it; one load, then the slab's
@@ -111,6 +134,8 @@ static void malloc_classes_forget(void)
 {
 	for (size_t i = 0; i < ARRAY_SIZE(malloc_size_cache); i++)
 		WRITE_ONCE(malloc_size_cache[i], NULL);
+	for (size_t k = 0; k < ARRAY_SIZE(malloc_large_cache); k++)
+		WRITE_ONCE(malloc_large_cache[k], NULL);
 	atomic_store(&malloc_classes_built, false);
 }
 
@@ -132,6 +157,33 @@ static noinline void malloc_classes_init(void)
 	for (size_t i = 0; i < ARRAY_SIZE(malloc_size_cache); i++)
 		WRITE_ONCE(malloc_size_cache[i], malloc_best_cache(i << MALLOC_CLASS_SHIFT, extra));
 	slab_track_internal = false;
+}
+
+/*
+ * The large class for @size (KMALLOC_MAX_CACHE_SIZE < size <= MALLOC_LARGE_MAX),
+ * made now if this is its first use; several threads may make one at once,
+ * and the first published stays. NULL when it cannot be made: kmalloc then.
+ */
+static struct kmem_cache *malloc_large_class(size_t size)
+{
+	size_t k = 0;
+
+	while (malloc_large_classes[k].size < size)
+		k++;
+	struct kmem_cache *s = __atomic_load_n(&malloc_large_cache[k], __ATOMIC_ACQUIRE),
+			  *old = NULL;
+
+	if (likely(s))
+		return s;
+	slab_track_internal = true;
+	s = kmem_cache_create(malloc_large_classes[k].name, malloc_large_classes[k].size, 64, 0,
+			      NULL);
+	slab_track_internal = false;
+	if (!s || __atomic_compare_exchange_n(&malloc_large_cache[k], &old, s, false,
+					      __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+		return s;
+	kmem_cache_destroy(s); /* another thread's came first; ours never held a block */
+	return old;
 }
 
 /* kmem is initialised (false: the caller is inside the initialisation, or it failed). */
@@ -205,6 +257,8 @@ static noinline void *malloc_slow(size_t size)
 		return malloc_huge(size, PAGE_SIZE);
 	if (size <= KMALLOC_MAX_CACHE_SIZE)
 		s = READ_ONCE(malloc_size_cache[(size + MALLOC_ALIGN - 1) >> MALLOC_CLASS_SHIFT]);
+	else if (size <= MALLOC_LARGE_MAX)
+		s = malloc_large_class(size);
 	if (s)
 		p = kmem_cache_alloc(s, MALLOC_GFP);
 	else
@@ -532,6 +586,12 @@ int kmem_malloc_trim(size_t pad)
 		if (s && s != last)
 			kmem_cache_shrink(s);
 		last = s;
+	}
+	for (size_t k = 0; k < ARRAY_SIZE(malloc_large_cache); k++) {
+		struct kmem_cache *s = __atomic_load_n(&malloc_large_cache[k], __ATOMIC_ACQUIRE);
+
+		if (s)
+			kmem_cache_shrink(s);
 	}
 	kmem_cache_reap();
 	return kmem_release_free_memory() != 0;
