@@ -2,7 +2,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * The malloc replacement's functions (src/malloc/), called by their kmem_*
- * names: the preload's public names are one jump to these, and linking them
+ * names: the preload's public names are these (or one jump to them), and linking them
  * directly lets the sanitizer builds run this too. What only a real preload
  * shows (the dynamic loader's first calls, C++, glibc's frees after a
  * thread's key destructors) is in tests/programs/run.sh.
