@@ -179,6 +179,36 @@ if [ -n "$cc" ]; then
 	[ "$out" = "still here" ] || fail "kmem_exit under the preload: '$out'"
 	grep -q 'kmem_exit: refused' "$tmp/exit.err" || fail "kmem_exit under the preload: no refusal"
 	[ $failures -eq 0 ] && echo "ok: kmem_exit refused under the preload"
+
+	# Programs built against an older <kmem/slab.h> call kmalloc itself (the header's is
+	# inline now): both libraries still export it, and it allocates.
+	cat >"$tmp/old_abi.c" <<-'EOF'
+	#include <dlfcn.h>
+	#include <stdio.h>
+	#include <string.h>
+	#include <kmem/gfp.h>
+	int main(void)
+	{
+		void *lib = dlopen("libkmem.so", RTLD_NOW);
+		void *(*km)(size_t, unsigned int) = lib ? (void *(*)(size_t, unsigned int))dlsym(lib, "kmalloc") : 0;
+		void (*kf)(const void *) = lib ? (void (*)(const void *))dlsym(lib, "kfree") : 0;
+		char *p = km ? km(100, GFP_KERNEL) : 0;
+		if (!p)
+			return 1;
+		strcpy(p, "kmalloc");
+		puts(p);
+		kf(p);
+		return 0;
+	}
+	EOF
+	"$cc" -O1 -I"$src/include" -o "$tmp/old_abi" "$tmp/old_abi.c" -ldl
+	out=$(LD_LIBRARY_PATH="$build" "$tmp/old_abi" 2>&1) || fail "dlsym(kmalloc) in libkmem.so: $out"
+	[ "$out" = kmalloc ] || fail "the exported kmalloc: '$out'"
+	for lib in libkmem.so libkmem-malloc.so; do
+		nm -D --defined-only "$build/$lib" | grep -q ' T kmalloc$' ||
+			fail "$lib does not export kmalloc"
+	done
+	[ $failures -eq 0 ] && echo "ok: kmalloc still exported for older binaries"
 fi
 
 # --- kmem-run: the environment it sets, and an LD_PRELOAD that was there before
