@@ -42,7 +42,11 @@ struct page {
 			unsigned int compound_order; /* the head's page[1]: its order */
 		};
 	};
+#ifndef __cplusplus
 	unsigned long private; /* buddy order while free */
+#else
+	unsigned long private_; /* the same field: "private" is a C++ keyword */
+#endif
 	struct kmem_cache *slab_cache; /* owning cache while a slab page */
 	struct slab *slab; /* slab descriptor while a slab page */
 	union {

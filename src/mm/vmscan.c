@@ -30,7 +30,7 @@ static atomic_int kswapd_running;
  * under slab_mutex: the start is then only recorded, and the malloc layer
  * makes it at its next safe point (kswapd_run_deferred).
  */
-static bool kswapd_defer;
+static atomic_bool kswapd_defer; /* set by every thread that initialises the malloc layer */
 atomic_bool kswapd_start_wanted;
 
 __export int kmem_register_shrinker(struct kmem_shrinker *s)
@@ -154,7 +154,7 @@ void wakeup_kswapd(struct zone *zone)
 	if (!atomic_load(&kmem_initialised))
 		return;
 	if (!atomic_load_explicit(&kswapd_started, memory_order_relaxed)) {
-		if (kswapd_defer) {
+		if (atomic_load_explicit(&kswapd_defer, memory_order_relaxed)) {
 			atomic_store_explicit(&kswapd_start_wanted, true, memory_order_relaxed);
 			return;
 		}
@@ -172,7 +172,7 @@ void wakeup_kswapd(struct zone *zone)
 
 void kswapd_defer_start(void)
 {
-	kswapd_defer = true;
+	atomic_store_explicit(&kswapd_defer, true, memory_order_relaxed);
 }
 
 /* The malloc layer's safe point: no lock held, not inside an allocation. */

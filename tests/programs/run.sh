@@ -209,6 +209,16 @@ if [ -n "$cc" ]; then
 			fail "$lib does not export kmalloc"
 	done
 	[ $failures -eq 0 ] && echo "ok: kmalloc still exported for older binaries"
+
+	# The public headers from C++ (extern "C"; struct page's "private" is a C++ keyword)
+	if [ -n "${cxx:-}" ]; then
+		"$cxx" -std=c++17 -O2 -Wall -Wextra -Werror -I"$src/include" -o "$tmp/cxx_headers" \
+			"$src/tests/programs/cxx_headers.cpp" -L"$build" -lkmem -Wl,-rpath,"$build" ||
+			fail "the public headers do not compile as C++"
+		out=$("$tmp/cxx_headers" 2>&1) || fail "cxx_headers failed: $out"
+		[ "$out" = kmalloc ] || fail "cxx_headers: '$out'"
+		[ $failures -eq 0 ] && echo "ok: the public headers from C++"
+	fi
 fi
 
 # --- kmem-run: the environment it sets, and an LD_PRELOAD that was there before
