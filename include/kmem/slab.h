@@ -126,12 +126,21 @@ static __attribute__((always_inline)) inline unsigned int kmalloc_index(size_t s
 /* kmalloc() for any size: the class looked up at run time. */
 void *__kmalloc(size_t size, gfp_t flags);
 
+#ifdef KMEM_NO_INLINE_KMALLOC
+/*
+ * The exported function, for a wrapper that interposes kmalloc by renaming
+ * it (tests/kernel's shim counts every allocation): the inline version
+ * would call kmem_cache_alloc() behind its back.
+ */
+void *kmalloc(size_t size, gfp_t flags);
+#else
 /*
  * As the kernel's: a size the compiler knows picks its cache at compile
  * time, and the allocation is kmem_cache_alloc() from it; any other size,
  * a DMA or reclaimable allocation, or a class whose cache is not there
  * goes through __kmalloc(). The library still exports kmalloc itself, for
- * programs built against an older header and for function pointers.
+ * programs built against an older header and for function pointers
+ * (and KMEM_NO_INLINE_KMALLOC declares that one instead).
  */
 static __attribute__((always_inline)) inline void *kmalloc(size_t size, gfp_t flags)
 {
@@ -145,6 +154,7 @@ static __attribute__((always_inline)) inline void *kmalloc(size_t size, gfp_t fl
 	}
 	return __kmalloc(size, flags);
 }
+#endif
 
 void *kmalloc_node(size_t size, gfp_t flags, int node);
 void kfree(const void *objp);

@@ -46,6 +46,13 @@ fi
 #    after our shim directory and kmem's headers.
 cflags="-I$here/include -I$repo/include -I../shared -I. -I../../include -I../../../lib"
 cflags="$cflags $opt -g -Wall -D_LGPL_SOURCE $san"
+# The harness's make knows nothing of kmem's headers or the shim: when they (or the flags)
+# changed since the last build, its objects go, or they would keep the old inline code.
+stamp=$({ cat "$repo"/include/kmem/*.h "$here"/include/linux/*.h; echo "$cflags"; } | cksum)
+if [ "$(cat "$rt/.kmem-stamp" 2>/dev/null)" != "$stamp" ]; then
+	rm -f "$rt"/*.o
+	echo "$stamp" >"$rt/.kmem-stamp"
+fi
 cc -std=gnu11 $opt -g -Wall -Wextra -Werror -Wmissing-prototypes $san -I"$repo/include" \
 	-c "$here/kmem_adapter.c" -o "$rt/kmem_adapter.o"
 rm -f "$rt"/{idr-test,xarray,maple}

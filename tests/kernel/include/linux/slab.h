@@ -17,6 +17,9 @@
  * below are renamed to kt_* before <kmem/slab.h> is read, so that its
  * declarations and its inline helpers (kzalloc, kcalloc ...) name the
  * adapter's functions. The adapter calls the real kmem functions.
+ * KMEM_NO_INLINE_KMALLOC: <kmem/slab.h> then declares kmalloc (here
+ * kt_kmalloc) rather than defining its inline constant-size path, which
+ * would reach kmem_cache_alloc past the adapter's counters.
  */
 #ifndef _TOOLS_SLAB_H
 #define _TOOLS_SLAB_H
@@ -33,6 +36,7 @@
 #define kmalloc kt_kmalloc
 #define kfree kt_kfree
 
+#define KMEM_NO_INLINE_KMALLOC /* kmalloc is a function here: the adapter's kt_kmalloc */
 #define KMEM_GFP_H /* the harness's <linux/gfp.h> has the same flags */
 #define KMEM_MM_H /* the harness has its own PAGE_SIZE and struct page */
 #include <kmem/slab.h>
