@@ -84,7 +84,8 @@ static const struct {
 	{ "malloc-32k", 32768 }, /* 1 in 8 pages */
 	{ "malloc-64k", 65536 }, /* 1 in 16 pages */
 };
-#define MALLOC_LARGE_MAX (64U << 10)
+/* The largest: malloc_large_class() looks no further. */
+#define MALLOC_LARGE_MAX (malloc_large_classes[ARRAY_SIZE(malloc_large_classes) - 1].size)
 static struct kmem_cache *malloc_large_cache[ARRAY_SIZE(malloc_large_classes)];
 
 /*

@@ -376,9 +376,6 @@ out:
 /* Set while a layer above allocates for kmem itself: never a leak (see slab.h). */
 __thread bool slab_track_internal __attribute__((tls_model("initial-exec")));
 
-/* The exported kmalloc symbol (slab_common.c): <kmem/slab.h>'s kmalloc() is inline. */
-extern void *kmalloc_exported(size_t size, gfp_t flags) __asm__("kmalloc");
-
 static void register_kmem_path(void)
 {
 	static const void *const path[] = {
@@ -387,8 +384,7 @@ static void register_kmem_path(void)
 		kmem_cache_alloc_bulk,
 		kmem_cache_free,
 		kmem_cache_free_bulk,
-		kmalloc_exported,
-		__kmalloc,
+		__kmalloc, /* also the exported kmalloc: the same address (slab_common.c) */
 		kmalloc_node,
 		kfree,
 		kfree_sensitive,
