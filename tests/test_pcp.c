@@ -947,3 +947,81 @@ Test(pcp, slow_mode_reaches_every_unit)
 	cr_assert_eq(kmem_error_count(), 0);
 	kmem_exit();
 }
+
+/* ----------------------------------------------- threads outliving kmem_exit */
+
+/*
+ * A thread that used kmem, then sat idle across kmem_exit() and kmem_init(),
+ * must attach a unit of the new instance, not enter its old one: that one is
+ * offline, and the next thread to attach would be handed it too.
+ */
+struct survivor {
+	pthread_barrier_t step;
+	struct percpu_area *before, *after;
+	struct pageset set;
+	bool listed;
+	void *obj;
+};
+
+static void *survivor_thread(void *arg)
+{
+	struct survivor *s = arg;
+	struct page *p = alloc_page(GFP_KERNEL);
+
+	tcheck(p != NULL, "first allocation");
+	__free_page(p);
+	s->before = __this_cpu_area;
+	pthread_barrier_wait(&s->step); /* main: kmem_exit(), kmem_init() */
+	pthread_barrier_wait(&s->step);
+	tcheck(__this_cpu_area == NULL, "kmem_exit left this thread its unit %p", __this_cpu_area);
+	p = alloc_page(GFP_KERNEL);
+	tcheck(p != NULL, "allocation after kmem_init");
+	s->listed = my_pageset(&s->set);
+	s->after = __this_cpu_area;
+	s->obj = kmalloc(64, GFP_KERNEL);
+	__free_page(p);
+	pthread_barrier_wait(&s->step); /* main: a third thread attaches */
+	pthread_barrier_wait(&s->step);
+	kfree(s->obj);
+	return NULL;
+}
+
+static void *attach_probe(void *arg)
+{
+	struct pageset *set = arg;
+	struct page *p = alloc_page(GFP_KERNEL);
+
+	tcheck(p && my_pageset(set), "the probe thread has no pageset");
+	__free_page(p);
+	return NULL;
+}
+
+Test(pcp, thread_outliving_kmem_exit_attaches_afresh)
+{
+	struct survivor s = { 0 };
+	struct pageset probe;
+	pthread_t th, th2;
+
+	pthread_barrier_init(&s.step, NULL, 2);
+	init_kmem(64 << 20);
+	cr_assert_eq(pthread_create(&th, NULL, survivor_thread, &s), 0);
+	pthread_barrier_wait(&s.step);
+	kmem_exit();
+	init_kmem(64 << 20);
+	pthread_barrier_wait(&s.step);
+	pthread_barrier_wait(&s.step);
+	cr_assert_not_null(s.before);
+	cr_assert(s.listed, "after kmem_init the thread allocates from a unit nobody lists");
+	cr_assert_not_null(s.after);
+	cr_assert(s.after->online);
+	/* A thread attaching now must not be handed the survivor's unit. */
+	cr_assert_eq(pthread_create(&th2, NULL, attach_probe, &probe), 0);
+	cr_assert_eq(pthread_join(th2, NULL), 0);
+	cr_assert_neq(probe.cpu, s.set.cpu, "two threads share unit %d", probe.cpu);
+	pthread_barrier_wait(&s.step);
+	cr_assert_eq(pthread_join(th, NULL), 0);
+	assert_threads_ok();
+	cr_assert_eq(kmem_error_count(), 0);
+	kmem_exit();
+	pthread_barrier_destroy(&s.step);
+}

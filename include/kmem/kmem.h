@@ -40,7 +40,11 @@ struct kmem_config {
 
 /* Initialise with @cfg (NULL: defaults). 0, or -EINVAL/-ENOMEM/-EBUSY with a message. */
 int kmem_init(const struct kmem_config *cfg);
-/* Give everything back to the OS and report what leaked. kmem may be initialised again. */
+/*
+ * Give everything back to the OS and report what leaked. kmem may be initialised
+ * again; threads that used it before start afresh then. No other thread may be
+ * inside kmem while this runs.
+ */
 void kmem_exit(void);
 
 /* Render a /proc file ("buddyinfo", "zoneinfo", ...): snprintf semantics, -ENOENT if unknown. */

@@ -142,6 +142,8 @@ struct percpu_area *pcpu_attach_thread(void)
 			     pcpu_nr_units);
 		return NULL;
 	}
+	area->owner_area = &__this_cpu_area;
+	area->owner_fast = &__this_cpu_fast;
 	__this_cpu_area = area;
 	__this_cpu_fast = pcpu_asymmetric ? area : &pcpu_slow_area;
 	os_thread_key_set(area);
@@ -293,8 +295,17 @@ void percpu_exit(void)
 	spin_lock(&pcpu_lock);
 	hold_all_units();
 	for_each_online_cpu(cpu) {
-		run_cpu_dead(per_cpu_area(cpu));
-		__pcpu_offline(per_cpu_area(cpu));
+		struct percpu_area *area = per_cpu_area(cpu);
+
+		run_cpu_dead(area);
+		/*
+		 * The owner is held outside its unit, and a thread that lives
+		 * keeps its TLS: it finds no unit at its next call, as a new
+		 * thread does. One that exited gave its unit back already.
+		 */
+		*area->owner_fast = &pcpu_slow_area;
+		*area->owner_area = NULL;
+		__pcpu_offline(area);
 	}
 	nr_cpu_ids = 0;
 	spin_unlock(&pcpu_lock);

@@ -48,6 +48,13 @@ struct percpu_area {
 	 */
 	unsigned int zero;
 	bool online;
+	/*
+	 * The owner's own TLS pointers to this unit. percpu_exit() clears them,
+	 * so that a thread idle across kmem_exit() and kmem_init() attaches a
+	 * unit of the new instance rather than enter this one, which by then is
+	 * offline or another thread's.
+	 */
+	struct percpu_area **owner_area, **owner_fast;
 };
 
 /*
@@ -184,7 +191,10 @@ void pcpu_register_cpu_dead(void (*fn)(struct percpu_area *area));
  * rather than given back with madvise.
  */
 int percpu_init(char *base, size_t unit_size, int nr_units, bool external);
-/* Hand back every unit (kmem_exit). The callbacks run for every online unit first. */
+/*
+ * Hand back every unit (kmem_exit). The callbacks run for every online unit
+ * first; every owner, running or idle, is left with no unit.
+ */
 void percpu_exit(void);
 /* The calling thread gives its unit back now, as it would at exit. */
 void pcpu_detach_thread(void);
