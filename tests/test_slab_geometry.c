@@ -454,3 +454,47 @@ Test(slab_geometry, slab_map_matches_every_object)
 			     name);
 	}
 }
+
+/*
+ * kfree's one-compare object-start test agrees with the arithmetic for every
+ * offset from 8 KiB before s_mem to two objects past the last, for every
+ * size up to 4 KiB (all of them to 512, multiples of 8 above), the kmalloc
+ * and malloc class sizes up to 64 KiB, and large ones up to 4 MiB, with
+ * one, a few and many objects per slab.
+ */
+static void check_obj_start(unsigned int size, unsigned int num)
+{
+	uint64_t recip = obj_reciprocal(size);
+	unsigned int bound = obj_start_bound(num, size, recip);
+	int64_t objs = (int64_t)num * size;
+	int64_t step = size > 4096 ? 8 : 1; /* large objects: offsets of 8-byte pointers */
+
+	cr_assert_gt(bound, 0, "size %u: bound 0", size);
+	for (int64_t off = -8192; off < objs + 2 * (int64_t)size; off += step) {
+		bool want = off >= 0 && off < objs && off % size == 0;
+
+		/* Not cr_assert in the loop: --full-stats would log every pass. */
+		if (obj_start_check((uint64_t)off, recip, bound) != want)
+			cr_assert_fail("size %u, %u objects: offset %lld says %d", size, num,
+				       (long long)off, !want);
+	}
+	/* The last object start and the first past the end, whatever the step. */
+	cr_assert(obj_start_check((uint64_t)(objs - size), recip, bound), "size %u: last", size);
+	cr_assert(!obj_start_check((uint64_t)objs, recip, bound), "size %u: past the end", size);
+}
+
+Test(slab_geometry, one_compare_object_start)
+{
+	static const unsigned int big[] = { 6144,  8192,   10880,   16384,   32768,
+					    65536, 100000, 1 << 20, 3 << 20, 4 << 20 };
+
+	for (unsigned int size = 1; size <= 4096; size += size < 512 ? 1 : 8) {
+		check_obj_start(size, 1);
+		check_obj_start(size, 3);
+		check_obj_start(size, max(1u, 32768 / size));
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(big); i++) {
+		check_obj_start(big[i], 1);
+		check_obj_start(big[i], 2);
+	}
+}

@@ -277,7 +277,7 @@ static noinline void *malloc_slow(size_t size)
  * empty array, whose refill may want kswapd started, which malloc_slow()
  * does at its end.
  */
-void *kmem_malloc(size_t size)
+__fastpath void *kmem_malloc(size_t size)
 {
 	if (likely(size <= KMALLOC_MAX_CACHE_SIZE)) {
 		struct kmem_cache *s = READ_ONCE(
@@ -310,7 +310,7 @@ static noinline void free_slow(void *ptr, void *caller)
 }
 
 /* kfree's inline fast path (the slab map word, the thread's array push), nothing more. */
-void kmem_free(void *ptr)
+__fastpath void kmem_free(void *ptr)
 {
 	if (likely(kfree_fast(ptr)))
 		return;

@@ -937,7 +937,7 @@ static struct page *__alloc_pages(gfp_t gfp, unsigned int order, int preferred_n
 	return __alloc_pages_slowpath(gfp, order, &ac);
 }
 
-__export struct page *alloc_pages(gfp_t gfp_mask, unsigned int order)
+__fastpath __export struct page *alloc_pages(gfp_t gfp_mask, unsigned int order)
 {
 	return __alloc_pages(gfp_mask, order, numa_node_id());
 }
@@ -1016,7 +1016,7 @@ static bool free_pages_prepare(struct page *page, unsigned int order)
 	return true;
 }
 
-__export void __free_pages(struct page *page, unsigned int order)
+__fastpath __export void __free_pages(struct page *page, unsigned int order)
 {
 	unsigned long pfn = (uintptr_t)(page - kmem_memory.mem_map);
 

@@ -185,7 +185,7 @@ static int setup_cache_geometry(struct kmem_cache *cachep, size_t size, size_t a
 	cachep->allocflags = (flags & SLAB_CACHE_DMA) ? GFP_DMA : 0;
 	cachep->size = (unsigned int)size;
 	cachep->align = (unsigned int)align;
-	cachep->reciprocal_buffer_size = UINT64_MAX / size + 1;
+	cachep->reciprocal_buffer_size = obj_reciprocal((unsigned int)size);
 	cachep->objs_bytes = cachep->num * (unsigned int)size;
 	if (flags & CFLGS_OFF_SLAB) {
 		cachep->freelist_cache = kmalloc_slab(slab_size, 0);
@@ -275,7 +275,8 @@ static struct array_cache *cpu_cache_prepare(struct percpu_area *area, struct km
 		/* What kfree_fast() checks, next to the array it pushes on. */
 		ac->cachep = cachep;
 		ac->reciprocal_buffer_size = cachep->reciprocal_buffer_size;
-		ac->objs_bytes = cachep->objs_bytes;
+		ac->start_bound =
+			obj_start_bound(cachep->num, cachep->size, cachep->reciprocal_buffer_size);
 	}
 	return ac;
 }
@@ -749,7 +750,7 @@ noinline void *slab_alloc_slow(struct kmem_cache *cachep, gfp_t flags)
 	return __slab_alloc_slow(cachep, flags);
 }
 
-__export void *kmem_cache_alloc(struct kmem_cache *cachep, gfp_t flags)
+__fastpath __export void *kmem_cache_alloc(struct kmem_cache *cachep, gfp_t flags)
 {
 	return slab_alloc(cachep, flags);
 }
@@ -955,7 +956,7 @@ out:
 		cache_alloc_shared(cachep, numa_node_id());
 }
 
-__export void kmem_cache_free(struct kmem_cache *cachep, void *objp)
+__fastpath __export void kmem_cache_free(struct kmem_cache *cachep, void *objp)
 {
 	if (unlikely(!objp))
 		return;

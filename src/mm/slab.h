@@ -46,10 +46,10 @@ struct array_cache {
 	unsigned int touched;
 	/*
 	 * kfree's copy of what it checks, in the line it reads anyway (a
-	 * thread's array is set up on first use; until then objs_bytes is 0,
-	 * which fails every check and sends kfree to its slow path).
+	 * thread's array is set up on first use; until then start_bound is 0,
+	 * which fails the check and sends kfree to its slow path).
 	 */
-	unsigned int objs_bytes; /* cachep->objs_bytes */
+	unsigned int start_bound; /* obj_start_bound() of the cache */
 	unsigned int overflows; /* flushes with no allocation in between (ac_shrink()) */
 	uint64_t reciprocal_buffer_size; /* cachep's */
 	struct kmem_cache *cachep;
@@ -57,8 +57,8 @@ struct array_cache {
 	void *entry[];
 };
 
-_Static_assert(offsetof(struct array_cache, objs_bytes) == offsetof(struct percpu_area, zero),
-	       "a slab map word of 0 makes kfree_fast() read the unit header's zero as objs_bytes");
+_Static_assert(offsetof(struct array_cache, start_bound) == offsetof(struct percpu_area, zero),
+	       "a slab map word of 0 makes kfree_fast() read the unit header's zero as start_bound");
 
 _Static_assert(offsetof(struct array_cache, entry) ==
 		       offsetof(struct array_cache, guard) + sizeof(void *),
@@ -142,7 +142,7 @@ struct kmem_cache {
 	unsigned int shared;
 	unsigned int start_limit; /* a thread's array starts here, grows up to limit (slab.c) */
 	unsigned int size; /* object size with alignment (buffer_size) */
-	/* ceil(2^64 / size): offset_to_index() and kfree's is_obj_start() without division */
+	/* obj_reciprocal(size): offset_to_index() and the object-start tests without division */
 	uint64_t reciprocal_buffer_size;
 	/* 3) touched by every alloc and free from the backend */
 	slab_flags_t flags;
@@ -191,8 +191,9 @@ static __always_inline struct array_cache *cpu_cache_get_fast(struct percpu_area
 
 /*
  * @offset / size for a 32-bit @offset: the high half of offset times
- * ceil(2^64 / size) (Lemire, Kaser and Kurz, "Faster remainder by direct
- * computation", 2019).
+ * floor(2^64 / size) + 1 (Lemire, Kaser and Kurz, "Faster remainder by direct
+ * computation", 2019, with ceil(); the + 1 for powers of two changes no
+ * quotient below 2^64 / size, and obj_start_check() needs it).
  */
 static inline unsigned int offset_to_index(const struct kmem_cache *cache, uint64_t offset)
 {
@@ -208,13 +209,38 @@ static inline unsigned int obj_to_index(const struct kmem_cache *cache, const st
 /*
  * Whether @offset from s_mem is an object start: inside the slab's objects
  * and a multiple of the size. For a 32-bit offset, size divides it exactly
- * when the low half of offset * ceil(2^64 / size) is below ceil(2^64 / size)
- * (the same paper): one multiplication and a compare, no index.
+ * when the low half of offset * reciprocal is below the reciprocal (the same
+ * paper): one multiplication and a compare, no index.
  */
 static __always_inline bool is_obj_start(const struct kmem_cache *cache, uint64_t offset)
 {
 	return offset < cache->objs_bytes &&
 	       offset * cache->reciprocal_buffer_size < cache->reciprocal_buffer_size;
+}
+
+/*
+ * The same test with one compare, for kfree's fast path. The reciprocal c is
+ * floor(2^64 / size) + 1, so c * size = 2^64 + e with 0 < e < size (e = size
+ * for a power of two). The low half of offset * c is then k * e for the k-th
+ * object start, growing with k, and at least c - 2^23 for every other
+ * offset under 4 MiB either side of s_mem (a remainder adds a multiple of c,
+ * a negative offset wraps to the top): far above num * e, which is below
+ * num * size < 2^32 while c > 2^40 (sizes under 16 MiB). So "below num * e"
+ * is "one of the num object starts".
+ */
+static inline uint64_t obj_reciprocal(unsigned int size)
+{
+	return (uint64_t)(((unsigned __int128)1 << 64) / size) + 1;
+}
+
+static inline unsigned int obj_start_bound(unsigned int num, unsigned int size, uint64_t recip)
+{
+	return num * (unsigned int)(recip * size);
+}
+
+static __always_inline bool obj_start_check(uint64_t offset, uint64_t recip, unsigned int bound)
+{
+	return offset * recip < bound;
 }
 
 /*
@@ -431,8 +457,7 @@ static __always_inline bool kfree_fast(const void *objp)
 			(off & (PAGE_SIZE - 1)) - (uint64_t)(int64_t)(int32_t)(word >> 32);
 
 		/* No slab (word 0): ac is the unit's header, whose zero fails the first test. */
-		if (likely(offset < ac->objs_bytes &&
-			   offset * ac->reciprocal_buffer_size < ac->reciprocal_buffer_size &&
+		if (likely(obj_start_check(offset, ac->reciprocal_buffer_size, ac->start_bound) &&
 			   ac->avail < ac->limit && ac_top(ac) != objp)) {
 			__builtin_prefetch(objp, 1, 3);
 			ac->entry[ac->avail++] = (void *)objp;

@@ -250,7 +250,7 @@ noinline void *__do_kmalloc_node(size_t size, gfp_t flags, int node)
  * kmem is initialised). Size 0, large sizes, DMA and reclaimable classes,
  * and the first call before kmem_init() take __do_kmalloc_node().
  */
-__export void *__kmalloc(size_t size, gfp_t flags)
+__fastpath __export void *__kmalloc(size_t size, gfp_t flags)
 {
 	if (likely(size - 1 < KMALLOC_MAX_CACHE_SIZE &&
 		   !(flags & (__GFP_DMA | __GFP_RECLAIMABLE)))) {
@@ -399,7 +399,7 @@ noinline void kfree_slow(const void *objp, void *caller)
  * and the array, not struct page); NULL, large allocations, full arrays,
  * drainers and bad pointers in kfree_slow().
  */
-__export void kfree(const void *objp)
+__fastpath __export void kfree(const void *objp)
 {
 	if (likely(kfree_fast(objp)))
 		return;

@@ -20,6 +20,13 @@
 #define __aligned(x) __attribute__((aligned(x)))
 #define __cacheline_aligned __aligned(SMP_CACHE_BYTES)
 #define __export __attribute__((visibility("default")))
+/*
+ * An allocator fast path's entry starts a cache line, so that its few dozen
+ * instructions sit in the fewest lines and decode the same way whatever the
+ * code before them: a change elsewhere that moved kfree and kmalloc by 16
+ * bytes made larson 12% slower with the very same instructions.
+ */
+#define __fastpath __aligned(SMP_CACHE_BYTES)
 #define barrier() atomic_signal_fence(memory_order_seq_cst)
 /*
  * A plain variable read or written outside the lock that protects it, as
