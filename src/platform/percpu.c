@@ -174,6 +174,8 @@ void pcpu_detach_thread(void)
 	if (!area)
 		return;
 	area = get_cpu_area();
+	if (unlikely(!area)) /* kmem_exit() took it back meanwhile (a caller's bug) */
+		return;
 	run_cpu_dead(area);
 	put_cpu_area(area);
 	spin_lock(&pcpu_lock);
