@@ -26,6 +26,10 @@ KMEM_BENCH_COMMIT=$(git -C "$(dirname "$0")" rev-parse --short HEAD 2>/dev/null 
 mkdir -p "$(dirname "$KMEM_BENCH_HISTORY")"
 export KMEM_BENCH_DATA KMEM_BENCH_HISTORY KMEM_BENCH_COMMIT
 
+# Before the runs: they rewrite files that git tracks (instructions.tsv, the plots).
+src=$(git -C "$(dirname "$0")" describe --always --dirty=' with uncommitted changes' 2>/dev/null ||
+	echo unknown)
+
 i=0
 for b in "$@"; do
 	i=$((i + 1))
@@ -44,8 +48,6 @@ cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo 2>/dev/null | head -
 [ -n "$cpu" ] || cpu=$(uname -m)
 libc=$(ldd --version 2>/dev/null | head -n 1 | sed 's/^ldd //')
 cc=$(${CC:-cc} --version 2>/dev/null | head -n 1)
-src=$(git -C "$(dirname "$0")" describe --always --dirty=' with uncommitted changes' 2>/dev/null ||
-	echo unknown)
 
 {
 	cat <<HDR
