@@ -220,7 +220,7 @@ static __always_inline bool is_obj_start(const struct kmem_cache *cache, uint64_
 
 /*
  * The same test with one compare, for kfree's fast path. The reciprocal c is
- * floor(2^64 / size) + 1, so c * size = 2^64 + e with 0 < e < size (e = size
+ * floor(2^64 / size) + 1, so c * size = 2^64 + e with 0 < e <= size (e = size
  * for a power of two). The low half of offset * c is then k * e for the k-th
  * object start, growing with k, and at least c - 2^23 for every other
  * offset under 4 MiB either side of s_mem (a remainder adds a multiple of c,
