@@ -193,7 +193,7 @@ Test(slab_geometry, table)
 		check_geometry(&table[i]);
 }
 
-/* The slab really is laid out as computed: objects from the start, the descriptor last. */
+/* The slab really is laid out as computed: objects after the descriptor, all inside. */
 Test(slab_geometry, layout_of_a_slab)
 {
 	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
@@ -221,20 +221,19 @@ Test(slab_geometry, layout_of_a_slab)
 			cr_assert_eq(slab->colouroff, 0, "%s: first slab has colour offset %lu",
 				     g->name, slab->colouroff);
 		} else {
-			/* On-slab: the descriptor is the slab's last freelist_size bytes. */
-			cr_assert_eq((char *)slab, base + slab_bytes - g->freelist_size,
-				     "%s: on-slab descriptor at +%td, expected +%zu", g->name,
-				     (char *)slab - base, slab_bytes - g->freelist_size);
-			cr_assert_eq(slab->colouroff, 0, "%s: first slab has colour offset %lu",
-				     g->name, slab->colouroff);
+			/* The first slab of a cache has colour 0: the descriptor at its start. */
+			cr_assert_eq((char *)slab, base, "%s: on-slab descriptor at +%td", g->name,
+				     (char *)slab - base);
+			cr_assert_eq(slab->colouroff, g->freelist_size,
+				     "%s: objects start at +%lu, expected +%u", g->name,
+				     slab->colouroff, g->freelist_size);
 		}
-		/* The objects of every colour end before the descriptor (or the slab's end). */
-		size_t end = (size_t)(c->colour ? c->colour - 1 : 0) * c->colour_off +
-			     (size_t)c->num * c->size;
-		size_t limit = slab_bytes - (g->off_slab ? 0 : g->freelist_size);
+		/* The last object ends inside the slab, with the left-over space after it. */
+		size_t end = slab->colouroff + (size_t)c->num * c->size;
 
-		cr_assert_leq(end, limit, "%s: objects of the last colour run to %zu of %zu bytes",
-			      g->name, end, limit);
+		cr_assert_leq(end + (size_t)c->colour * c->colour_off, slab_bytes,
+			      "%s: objects and colour run to %zu of %zu bytes", g->name,
+			      end + c->colour * c->colour_off, slab_bytes);
 		cr_assert_eq((uintptr_t)obj % g->ralign, 0, "%s: object %p not aligned to %u",
 			     g->name, (void *)obj, g->ralign);
 		kmem_cache_free(c, obj);
@@ -244,8 +243,8 @@ Test(slab_geometry, layout_of_a_slab)
 
 /*
  * cache_grow's colouring: slab k of a node starts its objects at
- * (k % colour) * colour_off past the slab's start (an on-slab descriptor is
- * at the end). With limit 1 and batchcount 1 every allocation takes one object
+ * (k % colour) * colour_off past the slab's start (plus the descriptor when
+ * on-slab). With limit 1 and batchcount 1 every allocation takes one object
  * straight from the slabs, so a new slab shows up exactly when the previous
  * ones are full and its first object (index 0) is s_mem.
  */
@@ -282,7 +281,8 @@ static void check_colouring(const char *name)
 		/* A new slab: only after the previous one was used up. */
 		cr_assert_eq(i, k * g->num, "%s: slab %u appeared after %u objects, not %u",
 			     g->name, k, i, k * g->num);
-		size_t want = (size_t)(k % g->colour) * g->colour_off;
+		size_t want = (size_t)(k % g->colour) * g->colour_off +
+			      (g->off_slab ? 0 : g->freelist_size);
 		size_t got = (uintptr_t)((char *)objs[i] - kmem_memory.base) % slab_bytes;
 
 		cr_assert_eq(objs[i], slab->s_mem, "%s: slab %u's first object is not s_mem",
@@ -306,17 +306,17 @@ static void check_colouring(const char *name)
 
 Test(slab_geometry, colour_192)
 {
-	check_colouring("geo-192"); /* colour 2: +0, +64, +0, +64 */
+	check_colouring("geo-192"); /* colour 2: +80, +144, +80, +144 */
 }
 
 Test(slab_geometry, colour_256_hwcache)
 {
-	check_colouring("geo-256hw"); /* colour 2, on-slab descriptor of 128 at the end */
+	check_colouring("geo-256hw"); /* colour 2, on-slab descriptor of 128 */
 }
 
 Test(slab_geometry, colour_600_back_on_slab)
 {
-	check_colouring("geo-600"); /* colour 6: +0, +64, ... +320, +0 */
+	check_colouring("geo-600"); /* colour 6: +56, +120, ... +376, +56 */
 }
 
 Test(slab_geometry, colour_3000_order2)

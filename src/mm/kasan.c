@@ -81,12 +81,12 @@ static bool kasan_skips(const struct kmem_cache *s, const void *obj)
 void kasan_poison_slab(struct kmem_cache *s, struct slab *slab, void *addr)
 {
 	char *end = (char *)addr + (PAGE_SIZE << s->gfporder);
-	/* On-slab, the descriptor is the slab's tail: kmem writes it, nobody else may. */
-	char *objs_end = (s->flags & CFLGS_OFF_SLAB) ? end : (char *)slab;
+	char *colour_end = (s->flags & CFLGS_OFF_SLAB) ? (char *)slab->s_mem : (char *)slab;
 
 	if (kasan_skips(s, addr))
 		return;
-	kasan_poison(addr, (size_t)(objs_end - (char *)addr));
+	kasan_poison(addr, (size_t)(colour_end - (char *)addr));
+	kasan_poison(slab->s_mem, (size_t)(end - (char *)slab->s_mem));
 }
 
 void kasan_slab_alloc(struct kmem_cache *s, void *obj)

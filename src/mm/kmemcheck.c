@@ -80,12 +80,12 @@ void kmemcheck_destroy_cache(struct kmem_cache *s)
 void kmemcheck_new_slab(struct kmem_cache *s, struct slab *slab)
 {
 	char *addr = slab_start(slab), *end = addr + (PAGE_SIZE << s->gfporder);
-	/* On-slab, the descriptor is the slab's tail: kmem writes it, nobody else may. */
-	char *objs_end = (s->flags & CFLGS_OFF_SLAB) ? end : (char *)slab;
+	char *colour_end = (s->flags & CFLGS_OFF_SLAB) ? (char *)slab->s_mem : (char *)slab;
 
 	if (!annotated(s))
 		return;
-	VALGRIND_MAKE_MEM_NOACCESS(addr, objs_end - addr);
+	VALGRIND_MAKE_MEM_NOACCESS(addr, colour_end - addr);
+	VALGRIND_MAKE_MEM_NOACCESS(slab->s_mem, end - (char *)slab->s_mem);
 }
 
 void kmemcheck_free_slab(struct kmem_cache *s, struct slab *slab)

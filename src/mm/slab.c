@@ -418,15 +418,8 @@ static struct slab *alloc_slabmgmt(struct kmem_cache *cachep, void *addr, size_t
 		if (!slab)
 			return NULL;
 	} else {
-		/*
-		 * At the slab's end, where the kernel has kept its freelist since
-		 * 3.15: the objects start at the colour offset, so a cache of
-		 * 64-byte objects keeps each of them in one cache line (with the
-		 * descriptor first they began at 40 bytes into a line, and every
-		 * object spanned two).
-		 */
-		slab = (struct slab *)((char *)addr + (PAGE_SIZE << cachep->gfporder) -
-				       cachep->freelist_size);
+		slab = (struct slab *)((char *)addr + colour_off);
+		colour_off += cachep->freelist_size;
 	}
 	slab->inuse = 0;
 	slab->colouroff = colour_off;
