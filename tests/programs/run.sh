@@ -210,6 +210,22 @@ if [ -n "$cc" ]; then
 	done
 	[ $failures -eq 0 ] && echo "ok: kmalloc still exported for older binaries"
 
+	# The fast paths' entries start a cache line (__fastpath in src/platform/compiler.h):
+	# without it they run at whatever offset the code before them ends (docs/DESIGN.md).
+	for lib in libkmem.so libkmem-malloc.so; do
+		fns="kmem_cache_alloc kmem_cache_free __kmalloc kfree alloc_pages __free_pages"
+		[ $lib = libkmem-malloc.so ] && fns="$fns malloc free"
+		for fn in $fns; do
+			addr=$(nm -D --defined-only "$build/$lib" | awk -v f="$fn" '$3 == f { print $1 }')
+			if [ -z "$addr" ]; then
+				fail "$lib does not export $fn"
+			elif [ $((0x$addr % 64)) -ne 0 ]; then
+				fail "$lib: $fn at 0x$addr does not start a cache line"
+			fi
+		done
+	done
+	[ $failures -eq 0 ] && echo "ok: the fast paths start cache lines"
+
 	# The public headers from C++ (extern "C"; struct page's "private" is a C++ keyword)
 	if [ -n "${cxx:-}" ]; then
 		"$cxx" -std=c++17 -O2 -Wall -Wextra -Werror -I"$src/include" -o "$tmp/cxx_headers" \
