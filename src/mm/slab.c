@@ -186,7 +186,8 @@ static int setup_cache_geometry(struct kmem_cache *cachep, size_t size, size_t a
 	cachep->size = (unsigned int)size;
 	cachep->align = (unsigned int)align;
 	cachep->reciprocal_buffer_size = obj_reciprocal((unsigned int)size);
-	cachep->objs_bytes = cachep->num * (unsigned int)size;
+	cachep->start_bound =
+		obj_start_bound(cachep->num, cachep->size, cachep->reciprocal_buffer_size);
 	if (flags & CFLGS_OFF_SLAB) {
 		cachep->freelist_cache = kmalloc_slab(slab_size, 0);
 		if (!cachep->freelist_cache)
@@ -275,8 +276,7 @@ static struct array_cache *cpu_cache_prepare(struct percpu_area *area, struct km
 		/* What kfree_fast() checks, next to the array it pushes on. */
 		ac->cachep = cachep;
 		ac->reciprocal_buffer_size = cachep->reciprocal_buffer_size;
-		ac->start_bound =
-			obj_start_bound(cachep->num, cachep->size, cachep->reciprocal_buffer_size);
+		ac->start_bound = cachep->start_bound;
 	}
 	return ac;
 }

@@ -49,7 +49,7 @@ struct array_cache {
 	 * thread's array is set up on first use; until then start_bound is 0,
 	 * which fails the check and sends kfree to its slow path).
 	 */
-	unsigned int start_bound; /* obj_start_bound() of the cache */
+	unsigned int start_bound; /* cachep->start_bound */
 	unsigned int overflows; /* flushes with no allocation in between (ac_shrink()) */
 	uint64_t reciprocal_buffer_size; /* cachep's */
 	struct kmem_cache *cachep;
@@ -147,7 +147,7 @@ struct kmem_cache {
 	/* 3) touched by every alloc and free from the backend */
 	slab_flags_t flags;
 	unsigned int num; /* objects per slab */
-	unsigned int objs_bytes; /* num * size, for is_obj_start() */
+	unsigned int start_bound; /* obj_start_bound(num, size, reciprocal): is_obj_start() */
 	/* 4) cache_grow/shrink */
 	gfp_t allocflags; /* forced GFP flags, e.g. GFP_DMA */
 	size_t colour; /* colour range: left_over / colour_off */
@@ -208,18 +208,8 @@ static inline unsigned int obj_to_index(const struct kmem_cache *cache, const st
 
 /*
  * Whether @offset from s_mem is an object start: inside the slab's objects
- * and a multiple of the size. For a 32-bit offset, size divides it exactly
- * when the low half of offset * reciprocal is below the reciprocal (the same
- * paper): one multiplication and a compare, no index.
- */
-static __always_inline bool is_obj_start(const struct kmem_cache *cache, uint64_t offset)
-{
-	return offset < cache->objs_bytes &&
-	       offset * cache->reciprocal_buffer_size < cache->reciprocal_buffer_size;
-}
-
-/*
- * The same test with one compare, for kfree's fast path. The reciprocal c is
+ * and a multiple of the size, decided by one multiplication and one compare
+ * (after Lemire, Kaser and Kurz's divisibility test). The reciprocal c is
  * floor(2^64 / size) + 1, so c * size = 2^64 + e with 0 < e <= size (e = size
  * for a power of two). The low half of offset * c is then k * e for the k-th
  * object start, growing with k, and at least c - 2^23 for every other
@@ -241,6 +231,11 @@ static inline unsigned int obj_start_bound(unsigned int num, unsigned int size, 
 static __always_inline bool obj_start_check(uint64_t offset, uint64_t recip, unsigned int bound)
 {
 	return offset * recip < bound;
+}
+
+static __always_inline bool is_obj_start(const struct kmem_cache *cache, uint64_t offset)
+{
+	return obj_start_check(offset, cache->reciprocal_buffer_size, cache->start_bound);
 }
 
 /*

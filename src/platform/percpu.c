@@ -311,8 +311,6 @@ void percpu_exit(void)
 	}
 	nr_cpu_ids = 0;
 	spin_unlock(&pcpu_lock);
-	__this_cpu_area = NULL;
-	__this_cpu_fast = &pcpu_slow_area;
 	nr_cpu_dead_fn = 0;
 	pcpu_base = NULL;
 }
