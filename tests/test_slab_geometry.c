@@ -483,6 +483,23 @@ static void check_obj_start(unsigned int size, unsigned int num)
 	cr_assert(!obj_start_check((uint64_t)objs, recip, bound), "size %u: past the end", size);
 }
 
+/* obj_reciprocal() avoids a 128-bit division; it must still be floor(2^64 / size) + 1. */
+Test(slab_geometry, object_reciprocal_is_exact)
+{
+	for (unsigned int size = 1; size <= (1u << 24); size += size < 65536 ? 1 : 61) {
+		uint64_t want = (uint64_t)(((unsigned __int128)1 << 64) / size) + 1;
+
+		if (obj_reciprocal(size) != want)
+			cr_assert_fail("size %u: reciprocal %#llx, not %#llx", size,
+				       (unsigned long long)obj_reciprocal(size),
+				       (unsigned long long)want);
+	}
+	for (unsigned int shift = 0; shift < 32; shift++)
+		cr_assert_eq(obj_reciprocal(1u << shift),
+			     shift ? (UINT64_C(1) << (64 - shift)) + 1 : 1, /* 2^64 + 1 wraps */
+			     "size 2^%u", shift);
+}
+
 Test(slab_geometry, one_compare_object_start)
 {
 	static const unsigned int big[] = { 6144,  8192,   10880,   16384,   32768,

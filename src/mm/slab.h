@@ -220,7 +220,13 @@ static inline unsigned int obj_to_index(const struct kmem_cache *cache, const st
  */
 static inline uint64_t obj_reciprocal(unsigned int size)
 {
-	return (uint64_t)(((unsigned __int128)1 << 64) / size) + 1;
+	/*
+	 * floor(2^64 / size) without a 128-bit division (a call into libgcc's
+	 * __udivti3, whose page the preload would otherwise fault in at every
+	 * cache creation): it is floor((2^64 - 1) / size), plus one when size
+	 * divides 2^64.
+	 */
+	return UINT64_MAX / size + ((size & (size - 1)) == 0) + 1;
 }
 
 static inline unsigned int obj_start_bound(unsigned int num, unsigned int size, uint64_t recip)

@@ -226,6 +226,22 @@ if [ -n "$cc" ]; then
 	done
 	[ $failures -eq 0 ] && echo "ok: the fast paths start cache lines"
 
+	# The functions every process runs lead the preload's text (src/hot_text.ld, included
+	# in the linker's .text statement; docs/MALLOC.md, "Resident text"): none of the others
+	# may sit among them, or the kernel's fault-around maps the whole text again.
+	lib=$build/libkmem-malloc.so
+	text=$(readelf -SW "$lib" | awk '{ for (i = 1; i < NF; i++) if ($i == ".text") print $(i + 2) }')
+	sed -n 's/^\*(\.text\.\([A-Za-z_0-9]*\) .*/\1/p' "$src/src/hot_text.ld" >"$tmp/hot"
+	nm -n --defined-only "$lib" | awk -v text="$text" '
+		NR == FNR { hot[$1] = 1; next }
+		$2 !~ /^[tT]$/ || ($1 "") < (text "") { next }
+		{ name = $3; sub(/\.(isra|part|constprop)\.[0-9]+$|\.localalias$/, "", name) }
+		name in hot { if (first_cold != "") { print name " after " first_cold; exit 1 }; n++; next }
+		n && first_cold == "" { first_cold = $3 } # (constructors and libc_nonshared lead)
+		END { if (n < 50) { print "only " n " listed functions found"; exit 1 } }' \
+		"$tmp/hot" - >"$tmp/layout" || fail "libkmem-malloc.so's hot text: $(cat "$tmp/layout")"
+	[ $failures -eq 0 ] && echo "ok: the functions every process runs lead the text"
+
 	# The public headers from C++ (extern "C"; struct page's "private" is a C++ keyword)
 	if [ -n "${cxx:-}" ]; then
 		"$cxx" -std=c++17 -O2 -Wall -Wextra -Werror -I"$src/include" -o "$tmp/cxx_headers" \
