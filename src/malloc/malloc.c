@@ -36,7 +36,7 @@
 #define BOOTSTRAP_SIZE (64UL << 10)
 
 static __thread bool malloc_initialising __attribute__((tls_model("initial-exec")));
-static char bootstrap_buf[BOOTSTRAP_SIZE] __aligned(PAGE_SIZE);
+static char bootstrap_buf[BOOTSTRAP_SIZE] __aligned(PAGE_SIZE) __large_bss;
 static atomic_size_t bootstrap_used;
 static atomic_ulong foreign_frees;
 static atomic_bool malloc_atfork_registered;

@@ -24,7 +24,7 @@
 #define STATS_PATH_MAX 4096
 
 static const char *const stats_files[] = { "slabinfo", "buddyinfo", "meminfo" };
-static char stats_path[STATS_PATH_MAX];
+static char stats_path[STATS_PATH_MAX] __large_bss;
 static bool stats_wanted, leaks_wanted;
 
 void malloc_stats_setup(void)

@@ -92,7 +92,7 @@ enum kfence_error_type {
 };
 
 static struct kfence_param kfence_param;
-static struct kfence_metadata kfence_metadata[KFENCE_NUM_OBJECTS];
+static struct kfence_metadata kfence_metadata[KFENCE_NUM_OBJECTS] __large_bss;
 static LIST_HEAD(kfence_freelist);
 static DEFINE_SPINLOCK(kfence_freelist_lock);
 static atomic_ulong counters[KFENCE_COUNTER_COUNT];

@@ -28,7 +28,7 @@
 #include "slab.h"
 
 struct kmem_memory kmem_memory;
-pg_data_t node_data[MAX_NUMNODES];
+pg_data_t node_data[MAX_NUMNODES] __large_bss;
 atomic_bool kmem_initialised;
 
 static DEFINE_SPINLOCK(init_lock);

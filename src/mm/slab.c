@@ -53,7 +53,7 @@ struct kmem_cache *kmem_cache;
 static struct kmem_cache kmem_cache_boot;
 static struct kmem_cache *kmem_cache_node;
 static struct kmem_cache kmem_cache_node_boot;
-static struct kmem_cache_node boot_nodes[2][MAX_NUMNODES];
+static struct kmem_cache_node boot_nodes[2][MAX_NUMNODES] __large_bss;
 bool slab_early_init = true;
 
 #define SLAB_FLAGS_ALLOWED                                                                         \

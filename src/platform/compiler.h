@@ -27,6 +27,17 @@
  * bytes made larson 12% slower with the very same instructions.
  */
 #define __fastpath __aligned(SMP_CACHE_BYTES)
+/*
+ * A large zero-initialised array goes after every other variable (".lbss",
+ * which the x86-64 linker scripts place after .bss): the small variables then
+ * share a few pages, instead of sitting between arrays, a page each, and
+ * making every one of those pages resident. Elsewhere it stays in .bss.
+ */
+#ifdef __x86_64__
+#define __large_bss __attribute__((section(".lbss")))
+#else
+#define __large_bss
+#endif
 #define barrier() atomic_signal_fence(memory_order_seq_cst)
 /*
  * A plain variable read or written outside the lock that protects it, as

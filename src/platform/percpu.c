@@ -32,7 +32,7 @@ static unsigned int pcpu_slow_reasons;
 
 static DEFINE_SPINLOCK(pcpu_lock);
 static unsigned long chunk_map[PCPU_NR_CHUNKS / (8 * sizeof(long))];
-static uint16_t chunk_len[PCPU_NR_CHUNKS];
+static uint16_t chunk_len[PCPU_NR_CHUNKS] __large_bss;
 static size_t chunks_in_use;
 static void (*cpu_dead_fn[PCPU_MAX_CALLBACKS])(struct percpu_area *area);
 static int nr_cpu_dead_fn;
