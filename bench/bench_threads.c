@@ -608,7 +608,8 @@ static void print_scaling(enum workload w, struct result res[NR_SCALING][NR_PEER
 			       x >= 12 ? "met" : "not met");
 		else
 			printf("Goal (%s: %d threads >= 12x one thread): **not measured** (%ld "
-			       "CPUs here; the figure above is oversubscription).\n\n",
+			       "CPUs here; the figure above is oversubscription; bench/device.sh "
+			       "runs the sweep on a larger machine).\n\n",
 			       peers[k].tag, scaling_threads[NR_SCALING - 1], cpus);
 	}
 }
