@@ -52,11 +52,13 @@ grep -rh -A1 '^__fastpath' "$here/src" | grep -oE '^[^(]*[A-Za-z_0-9]+\(' |
 # vmalloc_init() reserves no address space (perf record -e page-faults -d on a native run
 # shows what else faults in outside the list).
 native_only="os_reserve_none insert_free_area treap_insert treap_split"
-# Constructors and destructors: GCC puts them in .text.startup.* (listed as a whole) and
-# .text.exit.* (run at exit, after any peak: left where the default script puts them).
+# The functions that have a section of their own (-ffunction-sections): an alias (malloc is
+# kmem_malloc) has none, and constructors and destructors are in .text.startup.* (listed as a
+# whole) and .text.exit.* (run at exit, after any peak: left where the default script puts them).
 find "$build/CMakeFiles/kmem_malloc.dir" -name '*.o' -exec readelf -SW {} + |
-	grep -oE '\.text\.(startup|exit)\.[A-Za-z_0-9]+' | sed 's/^\.text\.[a-z]*\.//' >"$work/ctors"
-python3 - "$lib" "$out" "$work/fastpath" "$native_only" "$work/ctors" "$work"/cg.* <<'EOF'
+	grep -oE ' \.text\.[A-Za-z_][A-Za-z_0-9]*' | sed 's/^ \.text\.//' |
+	grep -vxE 'startup|exit|unlikely|hot' | sort -u >"$work/sections"
+python3 - "$lib" "$out" "$work/fastpath" "$native_only" "$work/sections" "$work"/cg.* <<'EOF'
 import re, subprocess, sys
 lib, out = sys.argv[1], sys.argv[2]
 cost = {name.strip(): float('inf') for name in open(sys.argv[3]) if name.strip()}
@@ -96,11 +98,12 @@ for line in subprocess.run(['nm', lib], capture_output=True, text=True).stdout.s
         by_addr.setdefault(parts[0], []).append(parts[2])
         addr_of[parts[2]] = parts[0]
 
-order, seen = [], set(name.strip() for name in open(sys.argv[5]))
+sections = set(name.strip() for name in open(sys.argv[5]))
+order, seen = [], set()
 for name in sorted(cost, key=lambda n: -cost[n]):
     for sym in by_addr.get(addr_of.get(name), [name]):
         base = re.sub(r'\.(isra|part|constprop|cold)\.\d+.*$', '', sym)
-        if base not in seen and re.match(r'^[A-Za-z_][A-Za-z_0-9]*$', base):
+        if base in sections and base not in seen:
             seen.add(base)
             order.append(base)
 
