@@ -413,6 +413,18 @@ Test(reporting, background_thread_reports_aged_blocks)
 	kmem_exit();
 }
 
+/* Deal @b's blocks out: one in eight to @pinned, the rest to @freed. */
+static void pin_one_in_eight(const struct blocks *b, struct blocks *freed, struct blocks *pinned)
+{
+	freed->nr = pinned->nr = 0;
+	for (int i = 0; i < b->nr; i++) {
+		struct blocks *to = i % 8 ? freed : pinned;
+
+		to->page[to->nr] = b->page[i];
+		to->order[to->nr++] = b->order[i];
+	}
+}
+
 /*
  * Blocks below pageblock order go back too, once aged and when there are
  * more than 16 MiB of them: 48 MiB of 256 KiB blocks with one in eight kept
@@ -427,12 +439,7 @@ Test(reporting, background_thread_reports_aged_low_order_blocks)
 		     0);
 	alloc_blocks(&b, 48 * MiB, GFP_KERNEL, 6);
 	touch_blocks(&b, 7);
-	for (int i = 0; i < b.nr; i++) {
-		struct blocks *to = i % 8 ? &freed : &pinned;
-
-		to->page[to->nr] = b.page[i];
-		to->order[to->nr++] = b.order[i];
-	}
+	pin_one_in_eight(&b, &freed, &pinned);
 	unsigned long reported0 = vmstat("pgreported"), reported = 0;
 	unsigned long want = blocks_bytes(&freed) >> PAGE_SHIFT;
 
@@ -462,6 +469,50 @@ Test(reporting, background_thread_reports_aged_low_order_blocks)
 	cr_assert_leq(intact, (16 * MiB) >> PAGE_SHIFT,
 		      "after 15 s %lu of %lu freed pages still resident", intact, want);
 	cr_assert_eq(intact_pages(&pinned, 7), blocks_bytes(&pinned) >> PAGE_SHIFT,
+		     "a block in use was discarded");
+	free_blocks(&pinned);
+	kmem_exit();
+}
+
+/*
+ * A low-order backlog goes back whole, however its frees fall between the
+ * reporter's passes: 28 MiB freed (past the 16 MiB backlog, which wakes the
+ * reporter), then 14 MiB more after its pass has begun. The first 28 MiB age
+ * one pass before the rest; the 14 MiB left then are under the backlog but
+ * were part of it, so they go too.
+ */
+Test(reporting, low_order_backlog_freed_across_passes_goes_back_whole)
+{
+	static struct blocks b, freed, pinned, first, rest;
+
+	cr_assert_eq(kmem_init(&(struct kmem_config){ .mem_size = 256 * MiB,
+						      .reporting_delay_ms = 1000 }),
+		     0);
+	alloc_blocks(&b, 48 * MiB, GFP_KERNEL, 6);
+	touch_blocks(&b, 8);
+	pin_one_in_eight(&b, &freed, &pinned);
+	for (int i = 0; i < freed.nr; i++) {
+		struct blocks *to = i < freed.nr * 2 / 3 ? &first : &rest;
+
+		to->page[to->nr] = freed.page[i];
+		to->order[to->nr++] = freed.order[i];
+	}
+	cr_assert_lt(blocks_bytes(&rest), 16 * MiB);
+	cr_assert_gt(blocks_bytes(&first), 16 * MiB);
+
+	free_blocks(&first);
+	sleep_ms(100); /* the reporter's first pass begins; its next is 500 ms away */
+	free_blocks(&rest);
+
+	unsigned long intact = blocks_bytes(&freed) >> PAGE_SHIFT;
+
+	for (int ms = 0; ms < 15000 && intact; ms += 50) {
+		sleep_ms(50);
+		intact = intact_pages(&freed, 8);
+	}
+	cr_assert_eq(intact, 0, "after 15 s %lu of %zu freed pages still resident", intact,
+		     blocks_bytes(&freed) >> PAGE_SHIFT);
+	cr_assert_eq(intact_pages(&pinned, 8), blocks_bytes(&pinned) >> PAGE_SHIFT,
 		     "a block in use was discarded");
 	free_blocks(&pinned);
 	kmem_exit();

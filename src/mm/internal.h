@@ -183,6 +183,7 @@ struct zone {
 	/* Page reporting (page_reporting.c) */
 	unsigned long report_high, report_low; /* unreported high-order free pages */
 	unsigned long low_freed; /* pages freed below pageblock order since the last pass */
+	unsigned long low_drain; /* while nonzero: stamp of the newest low-order block to drain */
 	atomic_bool report_pending;
 } __cacheline_aligned;
 

@@ -16,7 +16,8 @@
  * down to report_low at once, oldest first.
  *
  * Blocks below pageblock order are reported too, but only aged and only
- * while a zone holds more than 16 MiB of them unreported: after
+ * once a zone holds more than 16 MiB of them unreported (then all of that
+ * backlog goes, as it ages: see low_order_drain()): after
  * a program's peak, the few pages still in use (a long-lived minority, slab
  * descriptors) pin most 2 MiB blocks, so the memory freed around them never
  * merges to pageblock order (the kernel's page_reporting_order knob, set
@@ -191,15 +192,34 @@ static int isolate_blocks(struct zone *zone, struct reported_block *batch, bool 
 	return n;
 }
 
-static unsigned long report_zone(struct zone *zone, bool force)
+/*
+ * A backlog of low-order blocks seen at the start of pass @pass: every one of
+ * them goes, not just the excess, including those not yet aged. So the zone
+ * keeps looking at low orders until a pass in which a block freed before the
+ * next pass began counts as aged; otherwise what had not aged by the first
+ * pass would stay resident whenever it alone was under the backlog, which
+ * depends only on how the frees fell between passes. Returns whether low
+ * orders are looked at in this pass; *@last says it is the draining's last.
+ * zone->lock held.
+ */
+static bool low_order_drain(struct zone *zone, unsigned long pass, bool *last)
+{
+	if (unreported_low_pages(zone) > REPORT_LOW_BACKLOG)
+		zone->low_drain = STAMP_PASS | pass;
+	*last = zone->low_drain && block_aged(zone->low_drain, os_now_ns() >> 20,
+					      kmem_memory.reporting_delay_ns >> 20);
+	return zone->low_drain;
+}
+
+static unsigned long report_zone(struct zone *zone, unsigned long pass, bool force)
 {
 	struct reported_block batch[REPORTING_BATCH];
 	unsigned long reported = 0;
+	bool drained;
 	int n;
 
-	/* A backlog at the start of the pass: every aged low-order block goes, not just the excess. */
 	spin_lock(&zone->lock);
-	bool low_orders = unreported_low_pages(zone) > REPORT_LOW_BACKLOG;
+	bool low_orders = low_order_drain(zone, pass, &drained);
 
 	spin_unlock(&zone->lock);
 	do {
@@ -218,8 +238,10 @@ static unsigned long report_zone(struct zone *zone, bool force)
 		}
 		if (!n) {
 			zone->low_freed = 0;
+			if (drained)
+				zone->low_drain = 0;
 			atomic_store(&zone->report_pending,
-				     unreported_pages(zone) != 0 ||
+				     unreported_pages(zone) != 0 || zone->low_drain ||
 					     unreported_low_pages(zone) > REPORT_LOW_BACKLOG);
 		}
 		spin_unlock(&zone->lock);
@@ -243,7 +265,7 @@ unsigned long page_reporting_process(bool force)
 	atomic_store_explicit(&reporting_pass, pass, memory_order_relaxed);
 	for_each_populated_zone(zone)
 		if (force || atomic_load(&zone->report_pending))
-			reported += report_zone(zone, force);
+			reported += report_zone(zone, pass, force);
 	spin_unlock(&reporting_lock);
 	if (reported)
 		count_vm_events(PGREPORTED, reported);
