@@ -25,7 +25,7 @@ extern "C" {
 
 /* Zero fields take the defaults (and the environment, see README). */
 struct kmem_config {
-	size_t mem_size; /* bytes of "physical memory", all nodes; default: the machine's RAM */
+	size_t mem_size; /* bytes of "physical memory", all nodes; default: the RAM, 4 MiB-aligned */
 	unsigned int nr_nodes; /* NUMA nodes, each with an equal share; default 1 */
 	size_t dma_size; /* bytes of ZONE_DMA at the start of node 0; default 16 MiB */
 	void *mem; /* caller-supplied memory (embedded use): no mmap at all; mem_size bytes */

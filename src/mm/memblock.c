@@ -28,7 +28,8 @@
 #include "slab.h"
 
 struct kmem_memory kmem_memory;
-pg_data_t node_data[MAX_NUMNODES] __large_bss;
+/* Page-aligned: node 0 (under 4 KiB), all a one-node process touches, takes one page, not two. */
+pg_data_t node_data[MAX_NUMNODES] __aligned(PAGE_SIZE) __large_bss;
 atomic_bool kmem_initialised;
 
 static DEFINE_SPINLOCK(init_lock);
@@ -153,8 +154,18 @@ static int config_check(struct kmem_config *c)
 	}
 	if (!c->nr_nodes)
 		c->nr_nodes = 1;
-	if (!c->mem_size)
-		c->mem_size = os_ram_size();
+	/*
+	 * The machine's RAM in whole MAX_PAGE_ORDER blocks: a ragged end would be
+	 * freed at once as smaller blocks (init_zone), writing descriptors on
+	 * pages of the memory map that no allocation comes near: 8 KiB of
+	 * every process's RSS, for the last few pages of a reservation.
+	 */
+	if (!c->mem_size) {
+		size_t ram = os_ram_size(),
+		       blocks = ALIGN_DOWN(ram, MAX_ORDER_NR_PAGES * PAGE_SIZE);
+
+		c->mem_size = blocks ? blocks : ram;
+	}
 	if (!c->nr_cpus)
 		c->nr_cpus = c->mem ? DEFAULT_NR_CPUS_EXTERNAL : DEFAULT_NR_CPUS;
 	if (!c->reporting_delay_ms)

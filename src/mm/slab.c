@@ -53,7 +53,11 @@ struct kmem_cache *kmem_cache;
 static struct kmem_cache kmem_cache_boot;
 static struct kmem_cache *kmem_cache_node;
 static struct kmem_cache kmem_cache_node_boot;
-static struct kmem_cache_node boot_nodes[2][MAX_NUMNODES] __large_bss;
+/*
+ * The node structs of those two, nr_nodes each: kmem_cache's first, then
+ * kmem_cache_node's, so that with one node both share a page.
+ */
+static struct kmem_cache_node boot_nodes[2 * MAX_NUMNODES] __large_bss;
 bool slab_early_init = true;
 
 #define SLAB_FLAGS_ALLOWED                                                                         \
@@ -1740,12 +1744,11 @@ int kmem_cache_init(void)
 	ret = __setup_cache(kmem_cache, "kmem_cache",
 			    offsetof(struct kmem_cache, node) +
 				    kmem_memory.nr_nodes * sizeof(struct kmem_cache_node *),
-			    __alignof__(struct kmem_cache), SLAB_HWCACHE_ALIGN, NULL,
-			    boot_nodes[0]);
+			    __alignof__(struct kmem_cache), SLAB_HWCACHE_ALIGN, NULL, boot_nodes);
 	if (!ret)
 		ret = __setup_cache(kmem_cache_node, "kmem_cache_node",
 				    sizeof(struct kmem_cache_node), 0, SLAB_HWCACHE_ALIGN, NULL,
-				    boot_nodes[1]);
+				    boot_nodes + kmem_memory.nr_nodes);
 	if (ret)
 		return ret;
 	list_add(&kmem_cache->list, &slab_caches);
