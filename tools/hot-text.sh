@@ -51,7 +51,9 @@ grep -rh -A1 '^__fastpath' "$here/src" | grep -oE '^[^(]*[A-Za-z_0-9]+\(' |
 # What every process runs but valgrind hides: under it mremap(MREMAP_DONTUNMAP) fails, so
 # vmalloc_init() reserves no address space (perf record -e page-faults -d on a native run
 # shows what else faults in outside the list).
-native_only="os_reserve_none insert_free_area treap_insert treap_split"
+# And the spinlocks' contended paths: valgrind runs one thread at a time, so whether a profile
+# sees them is chance, while threaded programs run them all the time.
+native_only="os_reserve_none insert_free_area treap_insert treap_split __spin_lock_slow __spin_unlock_wake"
 # The functions that have a section of their own (-ffunction-sections): an alias (malloc is
 # kmem_malloc) has none, and constructors and destructors are in .text.startup.* (listed as a
 # whole) and .text.exit.* (run at exit, after any peak: left where the default script puts them).
