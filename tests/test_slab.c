@@ -518,7 +518,70 @@ Test(slab, arrays_start_at_the_kernel_limit_and_grow)
 	}
 	cr_assert_eq(limits[0], 1024);
 	cr_assert_eq(limits[1], 512, "halved after the overflows");
-	cr_assert_geq(my_array(c)->limit, c->start_limit, "never below where it started");
+	cr_assert_geq(my_array(c)->limit, c->start_limit / 2, "never below half where it started");
+	slab_check_and_destroy(c);
+}
+
+/*
+ * A thread that only frees (objects another thread allocated) ends with an
+ * array of half the starting limit, the kernel's batchcount for the size,
+ * and holds no more than that: anything beyond a flush's worth would only
+ * be memory that no allocation of its comes to take.
+ */
+struct freer {
+	struct kmem_cache *c;
+	void **objs;
+	unsigned int nr, limit, max_avail;
+};
+
+static void *free_them_all(void *arg)
+{
+	struct freer *f = arg;
+
+	for (unsigned int i = 0; i < f->nr; i++) {
+		kmem_cache_free(f->c, f->objs[i]);
+		f->max_avail = max(f->max_avail, my_array(f->c)->avail);
+	}
+	f->limit = my_array(f->c)->limit;
+	return NULL;
+}
+
+Test(slab, a_thread_that_only_frees_keeps_one_batch)
+{
+	enum { NR = 4000 };
+	static void *objs[NR];
+	struct kmem_cache *c = kmem_cache_create("only-frees", 64, 0, 0, NULL);
+	struct freer f = { .c = c, .objs = objs, .nr = NR };
+	pthread_t t;
+
+	cr_assert_not_null(c);
+	for (int i = 0; i < NR; i++)
+		cr_assert_not_null(objs[i] = kmem_cache_alloc(c, GFP_KERNEL));
+	cr_assert_eq(pthread_create(&t, NULL, free_them_all, &f), 0);
+	cr_assert_eq(pthread_join(t, NULL), 0);
+	cr_assert_eq(f.limit, c->start_limit / 2, "limit %u after %d frees, start %u", f.limit, NR,
+		     c->start_limit);
+	cr_assert_leq(f.max_avail, c->start_limit, "the freeing thread held %u objects",
+		      f.max_avail);
+	slab_check_and_destroy(c);
+}
+
+/* Tunables written to slabinfo have no slow start: a freeing thread keeps the limit written. */
+Test(slab, a_tuned_cache_keeps_its_limit_in_a_thread_that_only_frees)
+{
+	enum { NR = 400 };
+	static void *objs[NR];
+	struct kmem_cache *c = kmem_cache_create("only-frees-tuned", 64, 0, 0, NULL);
+	struct freer f = { .c = c, .objs = objs, .nr = NR };
+	pthread_t t;
+
+	cr_assert_not_null(c);
+	cr_assert_eq(kmem_proc_write("slabinfo", "only-frees-tuned 32 16 4"), 0);
+	for (int i = 0; i < NR; i++)
+		cr_assert_not_null(objs[i] = kmem_cache_alloc(c, GFP_KERNEL));
+	cr_assert_eq(pthread_create(&t, NULL, free_them_all, &f), 0);
+	cr_assert_eq(pthread_join(t, NULL), 0);
+	cr_assert_eq(f.limit, 32);
 	slab_check_and_destroy(c);
 }
 

@@ -231,7 +231,12 @@ static void ac_grow(struct array_cache *ac, unsigned int capacity)
 /*
  * An array that keeps overflowing with no allocation from it in between
  * belongs to a thread that only frees (a consumer): a large limit only holds
- * memory for it, so it halves back towards the cache's starting limit. A
+ * memory for it, so it halves, down to half the cache's starting limit (the
+ * kernel's batchcount: what the thread flushes at a time is all it keeps;
+ * bench_threads' xmalloc, whose three consumers free into seven caches:
+ * peak RSS 2.93 -> 2.80 MiB, 1.20 -> 1.14 of glibc's; its throughput 96 ->
+ * 91 ops/us, bench_slab's prodcons through the preload 10.8 -> 13.1 ns a
+ * pair). Tunables written to slabinfo (no slow start) stay as written. A
  * thread that allocates and frees in bursts (churn) overflows once a burst
  * but allocates in between, and keeps its limit. Every allocation sets
  * ->touched to 1; a flush that finds 1 makes it AC_TOUCHED_FLUSHED, still
@@ -250,10 +255,12 @@ static void ac_shrink(struct kmem_cache *cachep, struct array_cache *ac)
 		ac->overflows = 0;
 		return;
 	}
-	if (++ac->overflows <= AC_MAX_OVERFLOWS || ac->limit <= start)
+	unsigned int floor = start < READ_ONCE(cachep->limit) ? max(start / 2, 1u) : start;
+
+	if (++ac->overflows <= AC_MAX_OVERFLOWS || ac->limit <= floor)
 		return;
 	ac->overflows = 0;
-	ac->limit = max(ac->limit / 2, start);
+	ac->limit = max(ac->limit / 2, floor);
 	ac->batchcount = (ac->limit + 1) / 2;
 }
 
