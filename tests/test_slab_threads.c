@@ -1099,3 +1099,77 @@ Test(slab_threads, dma_and_reclaimable_caches_made_once_under_a_race)
 	}
 	cr_assert_eq(kmem_error_count(), errors, "log: %s", printk_log);
 }
+
+/* ------------------------------------------------------- free_limit and threads */
+
+/*
+ * The free objects a node keeps in free slabs: the kernel's free_limit, a
+ * batch per CPU and one more, with every thread that holds a per-CPU unit
+ * counted as a CPU. With idle threads holding units, a burst of frees keeps
+ * more free slabs; once they exit, the limit is the CPUs' again.
+ */
+struct unit_holder {
+	pthread_t thread;
+	pthread_barrier_t *attached, *leave;
+};
+
+static void *hold_a_unit(void *arg)
+{
+	struct unit_holder *h = arg;
+
+	kfree(kmalloc(32, GFP_KERNEL)); /* attaches this thread's unit */
+	pthread_barrier_wait(h->attached);
+	pthread_barrier_wait(h->leave);
+	return NULL;
+}
+
+Test(slab_threads, free_limit_counts_threads_with_units)
+{
+	enum { NR_HOLDERS = 6, NR = 3000 };
+	static void *objs[NR];
+	struct kmem_cache *c = kmem_cache_create("free-limit-units", 256, 0, 0, NULL);
+	struct unit_holder h[NR_HOLDERS];
+	pthread_barrier_t attached, leave;
+
+	cr_assert_not_null(c);
+	kfree(kmalloc(32, GFP_KERNEL));
+	struct kmem_cache_node *n = c->node[0];
+	unsigned int units0 = pcpu_units_online(), cpus = n->free_cpus;
+
+	cr_assert_eq(n->free_limit, (1 + cpus) * n->free_batch + c->num);
+	cr_assert_eq(n->free_batch, 60, "half the kernel's 120 for 256-byte objects");
+	cr_assert_eq(pthread_barrier_init(&attached, NULL, NR_HOLDERS + 1), 0);
+	cr_assert_eq(pthread_barrier_init(&leave, NULL, NR_HOLDERS + 1), 0);
+	for (int i = 0; i < NR_HOLDERS; i++) {
+		h[i] = (struct unit_holder){ .attached = &attached, .leave = &leave };
+		cr_assert_eq(pthread_create(&h[i].thread, NULL, hold_a_unit, &h[i]), 0);
+	}
+	pthread_barrier_wait(&attached);
+	unsigned int units = pcpu_units_online();
+
+	cr_assert_eq(units, units0 + NR_HOLDERS);
+	cr_assert_eq(node_free_limit(n),
+		     n->free_limit + (units > cpus ? (units - cpus) * n->free_batch : 0));
+	/* A burst of frees: every free slab beyond the limit is destroyed, no more. */
+	for (int i = 0; i < NR; i++)
+		cr_assert_not_null(objs[i] = kmem_cache_alloc(c, GFP_KERNEL));
+	for (int i = 0; i < NR; i++)
+		kmem_cache_free(c, objs[i]);
+	spin_lock(&n->list_lock);
+	unsigned long kept = n->free_objects;
+	spin_unlock(&n->list_lock);
+
+	cr_assert_leq(kept, node_free_limit(n));
+	cr_assert_gt(kept, n->free_limit, "%lu free objects kept, no more than with no threads",
+		     kept);
+	pthread_barrier_wait(&leave);
+	for (int i = 0; i < NR_HOLDERS; i++)
+		cr_assert_eq(pthread_join(h[i].thread, NULL), 0);
+	cr_assert_eq(pcpu_units_online(), units0, "the exited threads' units are back");
+	cr_assert_eq(node_free_limit(n),
+		     n->free_limit + (units0 > cpus ? (units0 - cpus) * 60 : 0));
+	pthread_barrier_destroy(&attached);
+	pthread_barrier_destroy(&leave);
+	kmem_cache_destroy(c);
+	assert_threads_ok();
+}

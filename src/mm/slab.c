@@ -371,7 +371,9 @@ void free_block(struct kmem_cache *cachep, void **objpp, unsigned int nr, int no
 			list_add_tail(&slab->list, &n->slabs_partial);
 		}
 	}
-	while (list && n->free_objects > n->free_limit && !list_empty(&n->slabs_free)) {
+	unsigned int free_limit = node_free_limit(n);
+
+	while (list && n->free_objects > free_limit && !list_empty(&n->slabs_free)) {
 		struct slab *slab = list_last_entry(&n->slabs_free, struct slab, list);
 
 		list_move(&slab->list, list);
@@ -1163,7 +1165,9 @@ static int init_cache_node(struct kmem_cache *cachep, int node, struct kmem_cach
 	}
 	/* free_block() reads free_limit under list_lock while a retune runs (as the kernel). */
 	spin_lock(&n->list_lock);
-	n->free_limit = (1 + os_nr_cpus()) * node_batchcount(cachep) + cachep->num;
+	n->free_cpus = os_nr_cpus();
+	n->free_batch = node_batchcount(cachep);
+	n->free_limit = (1 + n->free_cpus) * n->free_batch + cachep->num;
 	spin_unlock(&n->list_lock);
 	return 0;
 }
@@ -1590,7 +1594,7 @@ void cache_reap(void)
 				n->free_touched = 0;
 			else
 				take_free_slabs(cachep, n,
-						(n->free_limit + 5 * cachep->num - 1) /
+						(node_free_limit(n) + 5 * cachep->num - 1) /
 							(5 * cachep->num),
 						&ctx.list);
 			spin_unlock(&n->list_lock);

@@ -111,6 +111,7 @@ struct kmem_cache_node {
 	unsigned long free_slabs;
 	unsigned long free_objects; /* in slabs, not in per-CPU arrays */
 	unsigned int free_limit; /* free objects beyond which free slabs are destroyed */
+	unsigned int free_cpus, free_batch; /* what free_limit was made of (node_free_limit()) */
 	unsigned int colour_next; /* per-node cache colouring */
 	struct array_cache *shared; /* shared per node */
 	unsigned int shared_wanted; /* entries of a shared array to make at the first flush */
@@ -118,6 +119,22 @@ struct kmem_cache_node {
 	uint64_t next_reap;
 	int free_touched;
 };
+
+/*
+ * free_limit is the kernel's: a batch for each CPU and one more, and a slab.
+ * Here every thread with a per-CPU unit has arrays, as each CPU has, so the
+ * threads beyond the CPUs count a batch each. With fewer (bench_threads'
+ * xmalloc: four threads on two CPUs), the slabs that the consumers' frees
+ * empty were destroyed, their pages waited on the consumers' per-CPU page
+ * lists, and the producer grew its slabs from fresh pages: peak RSS 2.86
+ * MiB, median of 13 runs, against 2.76 now. n->list_lock held.
+ */
+static inline unsigned int node_free_limit(const struct kmem_cache_node *n)
+{
+	unsigned int units = pcpu_units_online();
+
+	return n->free_limit + (units > n->free_cpus ? (units - n->free_cpus) * n->free_batch : 0);
+}
 
 /*
  * The per-CPU array descriptor, one word so a tuner can swap it while

@@ -22,6 +22,7 @@ int pcpu_nr_units;
 bool pcpu_asymmetric;
 static bool pcpu_external;
 int nr_cpu_ids;
+atomic_int pcpu_nr_online_units; /* pcpu_units_online() */
 __thread struct percpu_area *__this_cpu_area __attribute__((tls_model("initial-exec")));
 __thread struct percpu_area *__this_cpu_fast
 	__attribute__((tls_model("initial-exec"))) = &pcpu_slow_area;
@@ -80,6 +81,7 @@ int percpu_init(char *base, size_t unit_size, int nr_units, bool external)
 	if (external)
 		memset(base, 0, (size_t)nr_units * unit_size);
 	nr_cpu_ids = 0;
+	atomic_store(&pcpu_nr_online_units, 0);
 	if (!key_created) {
 		if (os_thread_key_create(thread_exit_destructor))
 			return -11; /* EAGAIN */
@@ -130,6 +132,7 @@ struct percpu_area *pcpu_attach_thread(void)
 		area->cpu = cpu;
 		area->tid = os_gettid();
 		area->online = true;
+		atomic_fetch_add_explicit(&pcpu_nr_online_units, 1, memory_order_relaxed);
 		if (pcpu_slow_reasons)
 			atomic_fetch_or(&area->remote, PCPU_SLOW);
 	}
@@ -156,6 +159,7 @@ static void __pcpu_offline(struct percpu_area *area)
 	size_t hdr = PCPU_HDR_CHUNKS * PCPU_MIN_ALLOC;
 
 	area->online = false;
+	atomic_fetch_sub_explicit(&pcpu_nr_online_units, 1, memory_order_relaxed);
 	/* Keep the header page mapped: other threads read ->online while they scan. */
 	if (pcpu_external)
 		memset((char *)area + hdr, 0, pcpu_unit_size - hdr);

@@ -90,6 +90,14 @@ extern __thread struct percpu_area *__this_cpu_area __attribute__((tls_model("in
 extern __thread struct percpu_area *__this_cpu_fast __attribute__((tls_model("initial-exec")));
 extern struct percpu_area pcpu_slow_area;
 
+extern atomic_int pcpu_nr_online_units;
+
+/* Threads that hold a unit now: what "the CPUs" are to per-CPU sizing. */
+static inline unsigned int pcpu_units_online(void)
+{
+	return (unsigned int)atomic_load_explicit(&pcpu_nr_online_units, memory_order_relaxed);
+}
+
 struct percpu_area *pcpu_attach_thread(void);
 void __get_cpu_area_contended(struct percpu_area *area);
 
