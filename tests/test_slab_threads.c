@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "platform/os.h"
 #include "slab_test.h"
 
 #define MEM_SIZE (256UL << 20)
@@ -1134,8 +1135,9 @@ Test(slab_threads, free_limit_counts_threads_with_units)
 	cr_assert_not_null(c);
 	kfree(kmalloc(32, GFP_KERNEL));
 	struct kmem_cache_node *n = c->node[0];
-	unsigned int units0 = pcpu_units_online(), cpus = n->free_cpus;
+	unsigned int units0 = pcpu_units_online(), cpus = slab_nr_cpus;
 
+	cr_assert_eq(cpus, os_nr_cpus());
 	cr_assert_eq(n->free_limit, (1 + cpus) * n->free_batch + c->num);
 	cr_assert_eq(n->free_batch, 60, "half the kernel's 120 for 256-byte objects");
 	cr_assert_eq(pthread_barrier_init(&attached, NULL, NR_HOLDERS + 1), 0);

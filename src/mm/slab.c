@@ -59,6 +59,7 @@ static struct kmem_cache kmem_cache_node_boot;
  */
 static struct kmem_cache_node boot_nodes[2 * MAX_NUMNODES] __large_bss;
 bool slab_early_init = true;
+unsigned int slab_nr_cpus;
 
 #define SLAB_FLAGS_ALLOWED                                                                         \
 	(SLAB_CONSISTENCY_CHECKS | SLAB_RED_ZONE | SLAB_POISON | SLAB_KMALLOC |                    \
@@ -1165,9 +1166,8 @@ static int init_cache_node(struct kmem_cache *cachep, int node, struct kmem_cach
 	}
 	/* free_block() reads free_limit under list_lock while a retune runs (as the kernel). */
 	spin_lock(&n->list_lock);
-	n->free_cpus = os_nr_cpus();
 	n->free_batch = node_batchcount(cachep);
-	n->free_limit = (1 + n->free_cpus) * n->free_batch + cachep->num;
+	n->free_limit = (1 + slab_nr_cpus) * n->free_batch + cachep->num;
 	spin_unlock(&n->list_lock);
 	return 0;
 }
@@ -1318,7 +1318,7 @@ static int enable_cpucache(struct kmem_cache *cachep, struct kmem_cache_node *bo
 	/* Debug caches cache nothing: every object goes to and from its slab, checked. */
 	if (cachep->flags & SLAB_DEBUG_FLAGS)
 		return do_tune_cpucache(cachep, 0, 0, 0, 0, boot);
-	if (cachep->size <= PAGE_SIZE && os_nr_cpus() > 1)
+	if (cachep->size <= PAGE_SIZE && slab_nr_cpus > 1)
 		shared = 8;
 	err = do_tune_cpucache(cachep, limit, (limit + 1) / 2, min(limit, kernel_limit), shared,
 			       boot);
@@ -1740,6 +1740,7 @@ int kmem_cache_init(void)
 	int ret;
 
 	slab_early_init = true;
+	slab_nr_cpus = os_nr_cpus();
 	INIT_LIST_HEAD(&slab_caches);
 	atomic_store(&reaper_started, false);
 	atomic_store(&slabs_grown, 0);

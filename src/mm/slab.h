@@ -111,14 +111,16 @@ struct kmem_cache_node {
 	unsigned long free_slabs;
 	unsigned long free_objects; /* in slabs, not in per-CPU arrays */
 	unsigned int free_limit; /* free objects beyond which free slabs are destroyed */
-	unsigned int free_cpus, free_batch; /* what free_limit was made of (node_free_limit()) */
 	unsigned int colour_next; /* per-node cache colouring */
 	struct array_cache *shared; /* shared per node */
 	unsigned int shared_wanted; /* entries of a shared array to make at the first flush */
+	unsigned int free_batch; /* what free_limit counts per CPU (node_free_limit()) */
 	struct array_cache **alien; /* on other nodes (inside struct alien_cache), nr_nodes > 1 */
 	uint64_t next_reap;
 	int free_touched;
 };
+
+extern unsigned int slab_nr_cpus; /* the machine's, at kmem_cache_init() */
 
 /*
  * free_limit is the kernel's: a batch for each CPU and one more, and a slab.
@@ -133,7 +135,7 @@ static inline unsigned int node_free_limit(const struct kmem_cache_node *n)
 {
 	unsigned int units = pcpu_units_online();
 
-	return n->free_limit + (units > n->free_cpus ? (units - n->free_cpus) * n->free_batch : 0);
+	return n->free_limit + (units > slab_nr_cpus ? (units - slab_nr_cpus) * n->free_batch : 0);
 }
 
 /*
