@@ -31,13 +31,6 @@
 
 #define ARENA_SIZE (128UL << 20)
 
-/* An assertion for loops: Criterion's --full-stats reports every cr_assert, passed or not. */
-#define check(cond, ...)                                                                           \
-	do {                                                                                       \
-		if (!(cond))                                                                       \
-			cr_assert_fail(__VA_ARGS__);                                               \
-	} while (0)
-
 static void setup(void)
 {
 	cr_assert_eq(kmem_init(&(struct kmem_config){ .mem_size = ARENA_SIZE, .no_reporting = 1 }),
@@ -521,59 +514,4 @@ Test(slab_geometry, one_compare_object_start)
 		check_obj_start(big[i], 1);
 		check_obj_start(big[i], 2);
 	}
-}
-
-/*
- * Where the per-thread arrays lie in a unit: the part every thread writes
- * (the header and the starting limit's entries) on one page, so that a
- * thread using a cache commits one page for its array, not two.
- */
-Test(slab_geometry, array_heads_on_one_page)
-{
-	struct kmem_cache *extra = kmem_cache_create("geometry-head", 200, 0, 0, NULL);
-	struct kmem_cache *cachep;
-	int nr = 0;
-
-	cr_assert_not_null(extra);
-	list_for_each_entry(cachep, &slab_caches, list) {
-		size_t off = atomic_load(&cachep->cpu_cache_offset);
-		size_t head = sizeof(struct array_cache) + cachep->start_limit * sizeof(void *);
-
-		check(off % PAGE_SIZE + head <= PAGE_SIZE,
-		      "%s: array at %#zx, its %zu-byte head crosses a page", cachep->name, off,
-		      head);
-		nr++;
-	}
-	cr_assert_geq(nr, 15);
-	kmem_cache_destroy(extra);
-}
-
-/* __alloc_percpu_head(): heads never straddle; blocks never overlap; all of it comes back. */
-Test(slab_geometry, percpu_heads_never_straddle)
-{
-	enum { NR = 48 };
-	uintptr_t off[NR];
-	size_t size[NR], head[NR];
-	size_t free0 = pcpu_free_bytes();
-
-	for (int i = 0; i < NR; i++) {
-		size[i] = 64 + (size_t)(i * 797) % 9000;
-		head[i] = i % 3 == 2 ? 0 : min(size[i], (size_t)(i % 3 ? 1000 : 4096));
-		off[i] = (uintptr_t)__alloc_percpu_head(size[i], 64, head[i]);
-		cr_assert_neq(off[i], 0, "allocation %d (%zu bytes) failed", i, size[i]);
-		check(!head[i] || off[i] % PAGE_SIZE + head[i] <= PAGE_SIZE,
-		      "block %d at %#lx: %zu-byte head crosses a page", i, (unsigned long)off[i],
-		      head[i]);
-		for (int j = 0; j < i; j++)
-			check(off[i] + size[i] <= off[j] || off[j] + size[j] <= off[i],
-			      "blocks %d and %d overlap", i, j);
-	}
-	/* A head larger than a page cannot be kept on one: the allocation is made anyway. */
-	void __percpu *big = __alloc_percpu_head(3 * PAGE_SIZE, 64, 2 * PAGE_SIZE);
-
-	cr_assert_not_null(big);
-	free_percpu(big);
-	for (int i = 0; i < NR; i++)
-		free_percpu((void __percpu *)off[i]);
-	cr_assert_eq(pcpu_free_bytes(), free0, "per-CPU space lost");
 }

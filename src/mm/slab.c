@@ -1231,10 +1231,8 @@ static int setup_kmem_cache_nodes(struct kmem_cache *cachep, struct kmem_cache_n
 static int do_tune_cpucache(struct kmem_cache *cachep, unsigned int limit, unsigned int batchcount,
 			    unsigned int start, unsigned int shared, struct kmem_cache_node *boot)
 {
-	/* A thread's array starts at @start entries, and one that only frees stays there. */
 	void __percpu *cpu_cache =
-		__alloc_percpu_head(sizeof(struct array_cache) + limit * sizeof(void *), 64,
-				    sizeof(struct array_cache) + start * sizeof(void *));
+		__alloc_percpu(sizeof(struct array_cache) + limit * sizeof(void *), 64);
 	LIST_HEAD(list);
 
 	if (!cpu_cache)

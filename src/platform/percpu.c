@@ -365,15 +365,7 @@ unsigned int pcpu_nr_online(void)
 	return n;
 }
 
-/* The first @head bytes of an allocation at chunk @start would lie on two pages. */
-static bool head_straddles(size_t start, size_t head)
-{
-	size_t in_page = start * PCPU_MIN_ALLOC % 4096;
-
-	return head && head <= 4096 && in_page + head > 4096;
-}
-
-void __percpu *__alloc_percpu_head(size_t size, size_t align, size_t head)
+void __percpu *__alloc_percpu(size_t size, size_t align)
 {
 	size_t n = DIV_ROUND_UP(size, PCPU_MIN_ALLOC);
 	size_t step = max(align, (size_t)PCPU_MIN_ALLOC) / PCPU_MIN_ALLOC;
@@ -385,8 +377,6 @@ void __percpu *__alloc_percpu_head(size_t size, size_t align, size_t head)
 	for (size_t start = 0; start + n <= pcpu_unit_size / PCPU_MIN_ALLOC; start += step) {
 		size_t i;
 
-		if (head_straddles(start, head))
-			continue;
 		for (i = 0; i < n && !chunk_used(start + i); i++)
 			;
 		if (i < n)
@@ -400,11 +390,6 @@ void __percpu *__alloc_percpu_head(size_t size, size_t align, size_t head)
 	}
 	spin_unlock(&pcpu_lock);
 	return ptr;
-}
-
-void __percpu *__alloc_percpu(size_t size, size_t align)
-{
-	return __alloc_percpu_head(size, align, 0);
 }
 
 void free_percpu(void __percpu *ptr)

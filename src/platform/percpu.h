@@ -175,13 +175,6 @@ void on_each_cpu_held(void (*held)(void *info), void (*fn)(struct percpu_area *a
 
 /* Per-CPU allocations: an offset valid in every unit, zero in each; 0 on failure. */
 void __percpu *__alloc_percpu(size_t size, size_t align);
-/*
- * The same, with its first @head bytes (at most a page) on one page: the
- * part of an allocation that every thread writes, where the rest is only
- * reached by some (an array a thread grows): each unit that uses it then
- * commits one page for it, not two.
- */
-void __percpu *__alloc_percpu_head(size_t size, size_t align, size_t head);
 #define alloc_percpu(type) ((type __percpu *)__alloc_percpu(sizeof(type), __alignof__(type)))
 void free_percpu(void __percpu *ptr);
 size_t pcpu_free_bytes(void);
