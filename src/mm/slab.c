@@ -1240,7 +1240,7 @@ static int do_tune_cpucache(struct kmem_cache *cachep, unsigned int limit, unsig
 	uint64_t desc = (uint64_t)(uintptr_t)cpu_cache | (uint64_t)limit << 32 |
 			(uint64_t)batchcount << 48;
 
-	cachep->limit = limit;
+	WRITE_ONCE(cachep->limit, limit); /* read by ac_shrink() */
 	cachep->batchcount = batchcount;
 	WRITE_ONCE(cachep->start_limit, start); /* read by cpu_cache_prepare() and ac_shrink() */
 	cachep->shared = shared;
