@@ -546,19 +546,27 @@ static void *free_them_all(void *arg)
 	return NULL;
 }
 
+/* Allocate @nr objects of @c here, and free them all in another thread. */
+static struct freer free_in_a_thread(struct kmem_cache *c, void **objs, unsigned int nr)
+{
+	struct freer f = { .c = c, .objs = objs, .nr = nr };
+	pthread_t t;
+
+	cr_assert_not_null(c);
+	for (unsigned int i = 0; i < nr; i++)
+		cr_assert_not_null(objs[i] = kmem_cache_alloc(c, GFP_KERNEL));
+	cr_assert_eq(pthread_create(&t, NULL, free_them_all, &f), 0);
+	cr_assert_eq(pthread_join(t, NULL), 0);
+	return f;
+}
+
 Test(slab, a_thread_that_only_frees_keeps_one_batch)
 {
 	enum { NR = 4000 };
 	static void *objs[NR];
 	struct kmem_cache *c = kmem_cache_create("only-frees", 64, 0, 0, NULL);
-	struct freer f = { .c = c, .objs = objs, .nr = NR };
-	pthread_t t;
+	struct freer f = free_in_a_thread(c, objs, NR);
 
-	cr_assert_not_null(c);
-	for (int i = 0; i < NR; i++)
-		cr_assert_not_null(objs[i] = kmem_cache_alloc(c, GFP_KERNEL));
-	cr_assert_eq(pthread_create(&t, NULL, free_them_all, &f), 0);
-	cr_assert_eq(pthread_join(t, NULL), 0);
 	cr_assert_eq(f.limit, c->start_limit / 2, "limit %u after %d frees, start %u", f.limit, NR,
 		     c->start_limit);
 	cr_assert_leq(f.max_avail, c->start_limit, "the freeing thread held %u objects",
@@ -572,15 +580,11 @@ Test(slab, a_tuned_cache_keeps_its_limit_in_a_thread_that_only_frees)
 	enum { NR = 400 };
 	static void *objs[NR];
 	struct kmem_cache *c = kmem_cache_create("only-frees-tuned", 64, 0, 0, NULL);
-	struct freer f = { .c = c, .objs = objs, .nr = NR };
-	pthread_t t;
 
 	cr_assert_not_null(c);
 	cr_assert_eq(kmem_proc_write("slabinfo", "only-frees-tuned 32 16 4"), 0);
-	for (int i = 0; i < NR; i++)
-		cr_assert_not_null(objs[i] = kmem_cache_alloc(c, GFP_KERNEL));
-	cr_assert_eq(pthread_create(&t, NULL, free_them_all, &f), 0);
-	cr_assert_eq(pthread_join(t, NULL), 0);
+	struct freer f = free_in_a_thread(c, objs, NR);
+
 	cr_assert_eq(f.limit, 32);
 	slab_check_and_destroy(c);
 }

@@ -1135,7 +1135,7 @@ Test(slab_threads, free_limit_counts_threads_with_units)
 	cr_assert_not_null(c);
 	kfree(kmalloc(32, GFP_KERNEL));
 	struct kmem_cache_node *n = c->node[0];
-	unsigned int units0 = pcpu_units_online(), cpus = slab_nr_cpus;
+	unsigned int units0 = pcpu_nr_online(), cpus = slab_nr_cpus;
 
 	cr_assert_eq(cpus, os_nr_cpus());
 	cr_assert_eq(n->free_limit, (1 + cpus) * n->free_batch + c->num);
@@ -1147,7 +1147,7 @@ Test(slab_threads, free_limit_counts_threads_with_units)
 		cr_assert_eq(pthread_create(&h[i].thread, NULL, hold_a_unit, &h[i]), 0);
 	}
 	pthread_barrier_wait(&attached);
-	unsigned int units = pcpu_units_online();
+	unsigned int units = pcpu_nr_online();
 
 	cr_assert_eq(units, units0 + NR_HOLDERS);
 	cr_assert_eq(node_free_limit(n),
@@ -1167,7 +1167,7 @@ Test(slab_threads, free_limit_counts_threads_with_units)
 	pthread_barrier_wait(&leave);
 	for (int i = 0; i < NR_HOLDERS; i++)
 		cr_assert_eq(pthread_join(h[i].thread, NULL), 0);
-	cr_assert_eq(pcpu_units_online(), units0, "the exited threads' units are back");
+	cr_assert_eq(pcpu_nr_online(), units0, "the exited threads' units are back");
 	cr_assert_eq(node_free_limit(n),
 		     n->free_limit + (units0 > cpus ? (units0 - cpus) * 60 : 0));
 	pthread_barrier_destroy(&attached);

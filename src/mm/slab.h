@@ -133,7 +133,7 @@ extern unsigned int slab_nr_cpus; /* the machine's, at kmem_cache_init() */
  */
 static inline unsigned int node_free_limit(const struct kmem_cache_node *n)
 {
-	unsigned int units = pcpu_units_online();
+	unsigned int units = pcpu_nr_online();
 
 	return n->free_limit + (units > slab_nr_cpus ? (units - slab_nr_cpus) * n->free_batch : 0);
 }

@@ -22,7 +22,7 @@ int pcpu_nr_units;
 bool pcpu_asymmetric;
 static bool pcpu_external;
 int nr_cpu_ids;
-atomic_int pcpu_nr_online_units; /* pcpu_units_online() */
+atomic_int pcpu_nr_online_units; /* pcpu_nr_online() */
 __thread struct percpu_area *__this_cpu_area __attribute__((tls_model("initial-exec")));
 __thread struct percpu_area *__this_cpu_fast
 	__attribute__((tls_model("initial-exec"))) = &pcpu_slow_area;
@@ -351,18 +351,6 @@ void pcpu_fork_child(void)
 	if (__this_cpu_area)
 		__this_cpu_area->tid = os_gettid();
 	spin_lock_init(&pcpu_lock);
-}
-
-unsigned int pcpu_nr_online(void)
-{
-	unsigned int n = 0;
-	int cpu;
-
-	spin_lock(&pcpu_lock);
-	for_each_online_cpu(cpu)
-		n++;
-	spin_unlock(&pcpu_lock);
-	return n;
 }
 
 void __percpu *__alloc_percpu(size_t size, size_t align)

@@ -93,7 +93,7 @@ extern struct percpu_area pcpu_slow_area;
 extern atomic_int pcpu_nr_online_units;
 
 /* Threads that hold a unit now: what "the CPUs" are to per-CPU sizing. */
-static inline unsigned int pcpu_units_online(void)
+static inline unsigned int pcpu_nr_online(void)
 {
 	return (unsigned int)atomic_load_explicit(&pcpu_nr_online_units, memory_order_relaxed);
 }
@@ -211,7 +211,6 @@ void pcpu_fork_prepare(void);
 void pcpu_fork_parent(void);
 void pcpu_fork_child(void);
 /* Threads holding a unit now. */
-unsigned int pcpu_nr_online(void);
 /* Highest unit index ever used + 1: the bound for per_cpu_ptr() walks. */
 extern int nr_cpu_ids;
 
